@@ -1,0 +1,131 @@
+"""Configuration classes, read from the environment (12-factor)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("INSTANCE_PATH", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _database_url(default: str) -> str:
+    url = os.environ.get("DATABASE_URL", default)
+    # Heroku-style URLs and bare "postgresql://" both mean psycopg 3 here.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    INSTANCE_PATH = str(INSTANCE_DIR)
+    SQLALCHEMY_DATABASE_URI = _database_url(f"sqlite:///{INSTANCE_DIR / 'marketplace.sqlite'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions: short-lived, invalidated server-side through User.session_version.
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 0
+
+    # Uploads and request bodies.
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+    UPLOAD_ORG_QUOTA_BYTES = int(os.environ.get("UPLOAD_ORG_QUOTA_BYTES", 100 * 1024 * 1024))
+
+    # i18n
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+
+    # Rate limits: Redis when configured, memory otherwise (and as the fallback when Redis is down).
+    REDIS_URL = os.environ.get("REDIS_URL")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+
+    # Security headers.
+    FORCE_HTTPS = False
+
+    # Platform signing key (Ed25519, PEM); generated under instance/ for development.
+    PLATFORM_KEY_PATH = os.environ.get("PLATFORM_KEY_PATH", str(INSTANCE_DIR / "platform_ed25519.pem"))
+    AUDIT_CHECKPOINT_EVERY = int(os.environ.get("AUDIT_CHECKPOINT_EVERY", 100))
+
+    # Contract seal (PAdES) certificate: PEM key, certificate and issuing CA. None means a
+    # self-signed development CA and seal certificate generated under instance/seal/.
+    SEAL_KEY_PATH = os.environ.get("SEAL_KEY_PATH")
+    SEAL_CERT_PATH = os.environ.get("SEAL_CERT_PATH")
+    SEAL_CA_CERT_PATH = os.environ.get("SEAL_CA_CERT_PATH")
+    SEAL_KEY_PASSPHRASE = os.environ.get("SEAL_KEY_PASSPHRASE")
+
+    # Working-day calendar: years before this are not kept.
+    CALENDAR_FIRST_YEAR = 2004
+
+    DEMO_DATA = False
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    """Local development: SQLite under instance/, demo data loaded on first start."""
+
+    DEBUG = True
+    DEMO_DATA = True
+
+
+class TestingConfig(Config):
+    """The test suite: its own database (TEST_DATABASE_URL or a temporary SQLite file)."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret"  # noqa: S105 - the test suite only
+    SQLALCHEMY_DATABASE_URI = _database_url(
+        os.environ.get("TEST_DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'test.sqlite'}")
+    )
+    WTF_CSRF_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    LOGIN_RATE_LIMIT = "1000 per minute"
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: secrets from the environment, secure cookies, HTTPS only."""
+
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    FORCE_HTTPS = _bool("FORCE_HTTPS", True)
+
+    @classmethod
+    def check(cls) -> None:
+        """Refuse to start without the secrets production needs."""
+        if not os.environ.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+        if not os.environ.get("DATABASE_URL"):
+            raise RuntimeError("DATABASE_URL must be set in production")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """Pick the configuration class named by APP_ENV (default: development)."""
+    return CONFIGS[os.environ.get("APP_ENV", "development")]

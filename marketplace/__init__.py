@@ -1,0 +1,49 @@
+"""zhongjie-market: an online intermediary-service marketplace (网上中介服务超市)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_class=None):
+    """Build the Flask application: config → extensions → blueprints → CLI → error handlers."""
+    from flask import Flask
+
+    from config import ProductionConfig, config_from_env
+    from marketplace.main.errors import register_error_handlers
+    from marketplace.setup import (
+        init_extensions,
+        register_blueprints,
+        register_cli,
+        register_template_helpers,
+    )
+
+    config_class = config_class or config_from_env()
+    if issubclass(config_class, ProductionConfig):
+        config_class.check()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=config_class.INSTANCE_PATH,
+        instance_relative_config=False,
+    )
+    app.config.from_object(config_class)
+    app.config["ENV_NAME"] = next(
+        (name for name, cls in _configs().items() if cls is config_class), "custom"
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    init_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    register_template_helpers(app)
+    register_error_handlers(app)
+    return app
+
+
+def _configs():
+    from config import CONFIGS
+
+    return CONFIGS

@@ -1,0 +1,1 @@
+"""Shared building blocks: model base, errors, state machines, money, USCC, time."""

@@ -1,0 +1,24 @@
+"""The list of periodic jobs. Each is idempotent and catches up on anything overdue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named, idempotent job function taking ``now`` (aware UTC) and returning a count."""
+
+    name: str
+    func: Callable
+    description: str
+
+
+def all_jobs() -> list[Job]:
+    """Every job, in the order they run."""
+    from marketplace.audit.jobs import checkpoint_audit_chain
+
+    return [
+        Job("audit.checkpoint", checkpoint_audit_chain, "sign the audit chain head when due"),
+    ]

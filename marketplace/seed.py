@@ -1,0 +1,92 @@
+"""``flask seed demo``: demonstration data for development, built with the test factories."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+
+seed_cli = AppGroup("seed", help="Demonstration data (development only).")
+
+DEMO_ACCOUNTS = [
+    # (role, email, name, organisation key)
+    ("admin", "admin@demo.zhongjie.test", "平台管理员", "platform"),
+    ("regulator", "regulator@demo.zhongjie.test", "市场监管 王监管", "regulator"),
+    ("approval_officer", "officer@demo.zhongjie.test", "审批局 赵审批", "approval"),
+    ("enterprise_staff", "enterprise@demo.zhongjie.test", "业主 钱经理", "enterprise"),
+    ("agency_staff", "agency@demo.zhongjie.test", "中介 孙工", "agency"),
+]
+
+
+def demo_is_loaded() -> bool:
+    """Whether the demo accounts already exist."""
+    from marketplace.accounts.models import User
+    from marketplace.extensions import db
+
+    return db.session.execute(
+        sa.select(User.id).where(User.email == DEMO_ACCOUNTS[0][1])
+    ).first() is not None
+
+
+def load_demo(password: str | None = None) -> dict[str, str]:
+    """Create the demo organisations and one user per role; returns email → password."""
+    from marketplace.accounts.models import Role
+    from marketplace.audit.services import record_event
+    from marketplace.core.passwords import hash_password
+    from marketplace.extensions import db
+    from marketplace.workdays.services import seed_from_chinesecalendar
+    from tests.factories import (
+        AgencyFactory,
+        EnterpriseFactory,
+        GovernmentFactory,
+        UserFactory,
+        make_uscc,
+    )
+
+    rng = random.Random(20261123)
+    seed_from_chinesecalendar()
+    orgs = {
+        "platform": GovernmentFactory(name="昆明市网上中介服务超市管理办公室", uscc=make_uscc(rng, "11"), region_code="530100"),
+        "regulator": GovernmentFactory(name="昆明市市场监督管理局", uscc=make_uscc(rng, "11"), region_code="530100"),
+        "approval": GovernmentFactory(name="昆明市行政审批局", uscc=make_uscc(rng, "11"), region_code="530100"),
+        "enterprise": EnterpriseFactory(name="昆明滇池新区建设投资有限公司", uscc=make_uscc(rng), legal_representative="周建国", region_code="530112"),
+        "agency": AgencyFactory(name="云南绿源环境科技咨询有限公司", uscc=make_uscc(rng), legal_representative="吴青山", region_code="530103"),
+    }
+    password = password or secrets.token_urlsafe(9) + "-7"
+    hashed = hash_password(password)
+    created = {}
+    for role, email, name, org_key in DEMO_ACCOUNTS:
+        user = UserFactory(organisation=orgs[org_key], role=Role(role), email=email, name=name, password_hash=hashed)
+        created[email] = password
+        record_event("user.created", user, actor="seed", payload={"role": role, "demo": True})
+    for org in orgs.values():
+        record_event("organisation.created", org, actor="seed", payload={"name": org.name, "demo": True})
+    db.session.flush()
+    return created
+
+
+@seed_cli.command("demo")
+@click.option("--password", help="Use this password for every demo account (default: random).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the demo data is already loaded.")
+def demo(password: str | None, if_empty: bool) -> None:
+    """Create demo organisations and one user per role; prints the passwords once."""
+    from marketplace.extensions import db
+
+    if current_app.config.get("ENV_NAME") == "production":
+        click.echo("refusing to load demo data in production", err=True)
+        sys.exit(1)
+    if demo_is_loaded():
+        if if_empty:
+            return
+        click.echo("demo data is already loaded", err=True)
+        sys.exit(1)
+    accounts = load_demo(password)
+    db.session.commit()
+    click.echo("Demo accounts (the password is shown only now):")
+    for role, email, _name, _org in DEMO_ACCOUNTS:
+        click.echo(f"  {role:18} {email:36} {accounts[email]}")

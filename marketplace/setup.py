@@ -1,0 +1,137 @@
+"""The parts of the app factory: extensions, blueprints, CLI, template helpers."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import g, request, session
+from flask_login import current_user
+
+from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
+
+CSP = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "data:"],
+    "style-src": ["'self'"],
+    "script-src": ["'self'"],
+    "font-src": ["'self'", "data:"],
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+}
+
+
+def select_locale() -> str:
+    """Locale: ?lang= for one request, then the session, the user, then zh_CN."""
+    from flask import current_app, has_request_context
+
+    languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    requested = request.args.get("lang")
+    if requested in languages:
+        return requested
+    if session.get("locale") in languages:
+        return session["locale"]
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_extensions(app) -> None:
+    """Bind every extension to ``app``."""
+    from marketplace import models  # noqa: F401  (registers every table)
+    from marketplace.accounts.services import load_user
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "warning"
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    csrf.init_app(app)
+    babel.init_app(
+        app, locale_selector=select_locale,
+        default_translation_directories=str(app.root_path + "/translations"),
+    )
+    limiter.init_app(app)
+    talisman.init_app(
+        app,
+        force_https=app.config["FORCE_HTTPS"],
+        strict_transport_security=app.config["FORCE_HTTPS"],
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CSP,
+        content_security_policy_nonce_in=["script-src"],
+        frame_options="DENY",
+        referrer_policy="strict-origin-when-cross-origin",
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        _sqlite_pragmas(app)
+
+
+def _sqlite_pragmas(app) -> None:
+    import sqlalchemy as sa
+
+    with app.app_context():
+        engine = db.engine
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.close()
+
+
+def register_blueprints(app) -> None:
+    """Every blueprint, in an explicit list."""
+    from marketplace.accounts import bp as accounts_bp
+    from marketplace.audit import bp as audit_bp
+    from marketplace.main import bp as main_bp
+    from marketplace.workdays import bp as workdays_bp
+
+    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp):
+        app.register_blueprint(bp)
+
+
+def register_cli(app) -> None:
+    """The ``flask <domain> ...`` command groups."""
+    from marketplace.accounts.cli import accounts_cli
+    from marketplace.audit.cli import audit_cli
+    from marketplace.jobs.cli import jobs_cli
+    from marketplace.seed import seed_cli
+    from marketplace.workdays.cli import calendar_cli
+
+    for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli):
+        app.cli.add_command(group)
+
+
+def register_template_helpers(app) -> None:
+    """Globals and filters every template may use."""
+    from flask_babel import get_locale
+
+    from marketplace.core.db import utcnow
+    from marketplace.core.money import format_fen
+    from marketplace.core.regions import region_name
+
+    @app.before_request
+    def _request_nonce():
+        g.request_id = secrets.token_hex(8)
+
+    @app.context_processor
+    def _globals():
+        locale = get_locale()
+        return {
+            "current_locale": "zh_CN" if locale and locale.language == "zh" else "en",
+            "languages": app.config["LANGUAGES"],
+            "now_utc": utcnow,
+        }
+
+    app.add_template_filter(format_fen, "fen")
+    app.add_template_filter(region_name, "region")

@@ -1,0 +1,165 @@
+"""Test fixtures: app, database (schema once per session, rows cleared per test), client."""
+
+from __future__ import annotations
+
+import re
+import socket
+
+import pytest
+import sqlalchemy as sa
+from flask import g, has_app_context
+from flask.testing import FlaskClient
+
+from config import TestingConfig
+from marketplace import create_app
+from marketplace.extensions import db as _db
+
+KEEP_TABLES = {"holiday_calendar", "calendar_years"}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests do not share ``g`` with the test's app context.
+
+    The ``db`` fixture keeps an app context pushed, and Flask reuses it for requests, so the
+    per-request caches kept on ``g`` (Flask-Login's user, Flask-Babel's locale, Flask-WTF's
+    CSRF token) would leak between requests and clients. A real server never shares them.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            g.__dict__.clear()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                g.__dict__.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    """Fail any test that connects anywhere but this machine."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    """One application for the whole run; the schema is created once."""
+    instance = tmp_path_factory.mktemp("instance")
+
+    class Config(TestingConfig):
+        INSTANCE_PATH = str(instance)
+        UPLOAD_FOLDER = str(instance / "uploads")
+        PLATFORM_KEY_PATH = str(instance / "platform_ed25519.pem")
+
+    if TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
+        Config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'test.sqlite'}"
+    app = create_app(Config)
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        with _db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Start from nothing, whatever an older schema left behind.
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        _db.drop_all()
+        with _db.engine.begin() as conn:
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+        _db.create_all()
+        from marketplace.workdays.services import seed_from_chinesecalendar
+
+        seed_from_chinesecalendar()
+        _db.session.commit()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _clear_tables() -> None:
+    _db.session.remove()
+    with _db.engine.begin() as conn:
+        from marketplace.workdays.models import CalendarSource, CalendarYear, HolidayDay
+
+        # Years entered by a test go; the seeded official years stay.
+        conn.execute(sa.delete(HolidayDay).where(HolidayDay.source == CalendarSource.ADMIN))
+        conn.execute(sa.delete(CalendarYear).where(CalendarYear.source == CalendarSource.ADMIN))
+        if conn.dialect.name == "postgresql":
+            names = [t.name for t in _db.metadata.sorted_tables if t.name not in KEEP_TABLES]
+            conn.execute(sa.text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(_db.metadata.sorted_tables):
+                if table.name not in KEEP_TABLES:
+                    conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    """The database, empty but for the seeded calendar; cleared after the test."""
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield _db
+    finally:
+        _clear_tables()
+        ctx.pop()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+def extract_csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browser:
+    """A test client that fills in CSRF tokens the way a browser form would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, url: str = "/") -> str:
+        return extract_csrf(self.client.get(url).get_data(as_text=True))
+
+    def post(self, url: str, data: dict | None = None, *, form_url: str | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf(form_url or url))
+        return self.client.post(url, data=data, **kwargs)
+
+    def get(self, url: str, **kwargs):
+        return self.client.get(url, **kwargs)
+
+    def login(self, email: str, password: str):
+        return self.post("/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.post("/logout", form_url="/")
+
+
+@pytest.fixture
+def browser(client):
+    return Browser(client)
+
+
+@pytest.fixture
+def login_as(client):
+    """Sign ``user`` in on the test client without going through the form."""
+
+    def _login(user):
+        with client.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+        return user
+
+    return _login
