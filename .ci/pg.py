@@ -8,7 +8,8 @@ ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 def main() -> int:
-    action, name = sys.argv[1], sys.argv[2]
+    action = sys.argv[1]
+    name = sys.argv[2] if len(sys.argv) > 2 else "postgres"
     if not name.replace("_", "").isalnum():
         raise SystemExit("bad database name")
     with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
