@@ -25,6 +25,26 @@ from marketplace.workdays.models import CalendarSource, CalendarYear, DayKind, H
 
 MAX_WORKING_DAYS = 3650
 
+# chinesecalendar names its holidays in English; the calendar stores the official Chinese names.
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
+}
+HOLIDAY_NAMES_EN = {zh: en for en, zh in HOLIDAY_NAMES_ZH.items()}
+
+
+def display_holiday_name(name: str, locale_language: str) -> str:
+    """A stored (Chinese) holiday name in the interface language, when a translation is known."""
+    if locale_language != "zh":
+        return HOLIDAY_NAMES_EN.get(name, name)
+    return name
+
 
 @lru_cache(maxsize=64)
 def statutory_holidays(year: int) -> frozenset[date]:
@@ -181,10 +201,10 @@ def seed_from_chinesecalendar() -> int:
     for day, name in chinese_calendar.holidays.items():
         if day.weekday() >= 5 and not _is_named(name):
             continue  # ordinary weekends need no row
-        by_year.setdefault(day.year, []).append((day, DayKind.HOLIDAY, str(name)))
+        by_year.setdefault(day.year, []).append((day, DayKind.HOLIDAY, _zh_name(name)))
     for day, name in chinese_calendar.workdays.items():
         if day.weekday() >= 5:
-            by_year.setdefault(day.year, []).append((day, DayKind.WORKDAY, str(name)))
+            by_year.setdefault(day.year, []).append((day, DayKind.WORKDAY, _zh_name(name)))
     known = set(db.session.execute(sa.select(CalendarYear.year)).scalars())
     added = 0
     for year, days in sorted(by_year.items()):
@@ -199,6 +219,11 @@ def seed_from_chinesecalendar() -> int:
         record_event("calendar.seeded", ("calendar", "chinesecalendar"), actor="system",
                      payload={"years": sorted(set(by_year) - known)})
     return added
+
+
+def _zh_name(name) -> str:
+    text = str(getattr(name, "value", name) or "")
+    return HOLIDAY_NAMES_ZH.get(text, text)
 
 
 def _is_named(name) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -32,9 +33,11 @@ def public_calendar():
     result = None
     if "start" in request.args and calc.validate():
         result = services.add_working_days_detail(calc.start.data, calc.days.data)
+    language = get_locale().language
+    names = {d.day: services.display_holiday_name(d.name, language) for d in days}
     return render_template(
-        "workdays/calendar.html", year=year, days=days, provisional=provisional, calc=calc,
-        result=result,
+        "workdays/calendar.html", year=year, days=days, names=names, provisional=provisional,
+        calc=calc, result=result,
     )
 
 

@@ -82,3 +82,29 @@ def test_zh_cn_catalog_is_complete():
     missing = [m.id for m in catalog if m.id and (not m.string or m.fuzzy)]
     assert not missing, f"{len(missing)} untranslated: {missing[:10]}"
     assert len(catalog) > 100
+
+
+def test_unexpected_error_gives_the_site_500_page(tmp_path):
+    from config import TestingConfig
+    from marketplace.extensions import db as _db
+
+    class Config(TestingConfig):
+        INSTANCE_PATH = str(tmp_path)
+        PLATFORM_KEY_PATH = str(tmp_path / "key.pem")
+        SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'e.sqlite'}"
+        PROPAGATE_EXCEPTIONS = False
+
+    app = create_app(Config)
+
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("unexpected")
+
+    with app.app_context():
+        _db.create_all()
+    resp = app.test_client().get("/boom")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 500
+    assert "navbar" in html
+    assert "出错" in html
+    assert "unexpected" not in html

@@ -114,3 +114,10 @@ def test_admin_imports_through_the_page(browser, db, login_as):
     resp = browser.post("/admin/calendar", {"year": "2028", "schedule": "nonsense"}, form_url="/admin/calendar")
     assert resp.status_code == 200
     assert is_provisional(date(2028, 1, 1))
+
+
+def test_holiday_names_are_official_chinese_and_english_on_request(client):
+    html = client.get("/calendar?year=2026").get_data(as_text=True)
+    assert "国庆节" in html and "春节" in html
+    html = client.get("/calendar?year=2026&lang=en").get_data(as_text=True)
+    assert "National Day" in html and "国庆节" not in html
