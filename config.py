@@ -78,6 +78,16 @@ class Config:
     # Working-day calendar: years before this are not kept.
     CALENDAR_FIRST_YEAR = 2004
 
+    # E-mail: off by default; notifications are always shown in the app.
+    MAIL_ENABLED = _bool("MAIL_ENABLED", False)
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", 25))
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@zhongjie.invalid")
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
     DEMO_DATA = False
     TESTING = False
 

@@ -94,9 +94,10 @@ def register_blueprints(app) -> None:
     from marketplace.accounts import bp as accounts_bp
     from marketplace.audit import bp as audit_bp
     from marketplace.main import bp as main_bp
+    from marketplace.notifications import bp as notifications_bp
     from marketplace.workdays import bp as workdays_bp
 
-    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp):
+    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp):
         app.register_blueprint(bp)
 
 
@@ -127,7 +128,13 @@ def register_template_helpers(app) -> None:
     @app.context_processor
     def _globals():
         locale = get_locale()
+        unread = 0
+        if getattr(current_user, "is_authenticated", False):
+            from marketplace.notifications.services import unread_count
+
+            unread = unread_count(current_user)
         return {
+            "unread_notifications": unread,
             "current_locale": "zh_CN" if locale and locale.language == "zh" else "en",
             "languages": app.config["LANGUAGES"],
             "now_utc": utcnow,
