@@ -78,6 +78,9 @@ class Config:
     # Working-day calendar: years before this are not kept.
     CALENDAR_FIRST_YEAR = 2004
 
+    # The JSON API: requests per token (or per address without one).
+    API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
+
     # E-mail: off by default; notifications are always shown in the app.
     MAIL_ENABLED = _bool("MAIL_ENABLED", False)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")

@@ -73,6 +73,30 @@ def init_extensions(app) -> None:
     )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         _sqlite_pragmas(app)
+    _init_api(app)
+
+
+def _init_api(app) -> None:
+    """The JSON API: OpenAPI spec at /api/v1/openapi.json, token auth, its own rate limit."""
+    from marketplace.api import API_PREFIX, MarketplaceApi
+    from marketplace.api.registry import api_blueprints
+
+    app.config.setdefault("API_TITLE", "zhongjie-market API")
+    app.config.setdefault("API_VERSION", "v1")
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", API_PREFIX)
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    api = MarketplaceApi()
+    app.extensions["zj_api"] = api
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        },
+    )
+    for bp, prefix in api_blueprints():
+        csrf.exempt(bp)
+        api.register_blueprint(bp, url_prefix=API_PREFIX + prefix.rstrip("/"))
 
 
 def _sqlite_pragmas(app) -> None:
@@ -92,12 +116,13 @@ def _sqlite_pragmas(app) -> None:
 def register_blueprints(app) -> None:
     """Every blueprint, in an explicit list."""
     from marketplace.accounts import bp as accounts_bp
+    from marketplace.api.views import ui_bp as api_ui_bp
     from marketplace.audit import bp as audit_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.workdays import bp as workdays_bp
 
-    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp):
+    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp):
         app.register_blueprint(bp)
 
 
