@@ -81,6 +81,10 @@ class Config:
     # The JSON API: requests per token (or per address without one).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
 
+    # Event push: receivers must be public https:// addresses in production.
+    WEBHOOK_ALLOW_HTTP = _bool("WEBHOOK_ALLOW_HTTP", False)
+    WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE", False)
+
     # E-mail: off by default; notifications are always shown in the app.
     MAIL_ENABLED = _bool("MAIL_ENABLED", False)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
@@ -100,6 +104,8 @@ class DevelopmentConfig(Config):
 
     DEBUG = True
     DEMO_DATA = True
+    WEBHOOK_ALLOW_HTTP = True
+    WEBHOOK_ALLOW_PRIVATE = True
 
 
 class TestingConfig(Config):
@@ -113,6 +119,8 @@ class TestingConfig(Config):
     WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     LOGIN_RATE_LIMIT = "1000 per minute"
+    WEBHOOK_ALLOW_HTTP = True
+    WEBHOOK_ALLOW_PRIVATE = True
     SERVER_NAME = None
 
 

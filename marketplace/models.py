@@ -4,4 +4,5 @@ from marketplace.accounts import models as accounts_models  # noqa: F401
 from marketplace.api import models as api_models  # noqa: F401
 from marketplace.audit import models as audit_models  # noqa: F401
 from marketplace.notifications import models as notifications_models  # noqa: F401
+from marketplace.webhooks import models as webhooks_models  # noqa: F401
 from marketplace.workdays import models as workdays_models  # noqa: F401

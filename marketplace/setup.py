@@ -120,9 +120,10 @@ def register_blueprints(app) -> None:
     from marketplace.audit import bp as audit_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
+    from marketplace.webhooks import bp as webhooks_bp
     from marketplace.workdays import bp as workdays_bp
 
-    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp):
+    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp):
         app.register_blueprint(bp)
 
 
