@@ -1,8 +1,11 @@
 """Imports every model module so that metadata (and migrations) see every table."""
 
 from marketplace.accounts import models as accounts_models  # noqa: F401
+from marketplace.agencies import models as agencies_models  # noqa: F401
 from marketplace.api import models as api_models  # noqa: F401
 from marketplace.audit import models as audit_models  # noqa: F401
+from marketplace.catalog import models as catalog_models  # noqa: F401
+from marketplace.core import uploads as uploads_models  # noqa: F401
 from marketplace.notifications import models as notifications_models  # noqa: F401
 from marketplace.webhooks import models as webhooks_models  # noqa: F401
 from marketplace.workdays import models as workdays_models  # noqa: F401

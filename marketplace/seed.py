@@ -66,6 +66,10 @@ def load_demo(password: str | None = None) -> dict[str, str]:
         record_event("user.created", user, actor="seed", payload={"role": role, "demo": True})
     for org in orgs.values():
         record_event("organisation.created", org, actor="seed", payload={"name": org.name, "demo": True})
+    from marketplace.agencies.demo import load_agency_demo
+    from marketplace.catalog.demo import load_catalog_demo
+
+    load_agency_demo(orgs["agency"], load_catalog_demo(), rng)
     db.session.flush()
     return created
 

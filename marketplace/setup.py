@@ -116,26 +116,31 @@ def _sqlite_pragmas(app) -> None:
 def register_blueprints(app) -> None:
     """Every blueprint, in an explicit list."""
     from marketplace.accounts import bp as accounts_bp
+    from marketplace.agencies import bp as agencies_bp
     from marketplace.api.views import ui_bp as api_ui_bp
     from marketplace.audit import bp as audit_bp
+    from marketplace.catalog import bp as catalog_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.webhooks import bp as webhooks_bp
     from marketplace.workdays import bp as workdays_bp
 
-    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp):
+    for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp,
+               catalog_bp, agencies_bp):
         app.register_blueprint(bp)
 
 
 def register_cli(app) -> None:
     """The ``flask <domain> ...`` command groups."""
     from marketplace.accounts.cli import accounts_cli
+    from marketplace.agencies.cli import agencies_cli
     from marketplace.audit.cli import audit_cli
+    from marketplace.catalog.cli import catalog_cli
     from marketplace.jobs.cli import jobs_cli
     from marketplace.seed import seed_cli
     from marketplace.workdays.cli import calendar_cli
 
-    for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli):
+    for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli, catalog_cli, agencies_cli):
         app.cli.add_command(group)
 
 

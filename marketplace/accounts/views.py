@@ -162,7 +162,7 @@ def admin_create_department():
     return render_template("accounts/admin_department_form.html", form=form)
 
 
-@bp.route("/admin/users/<int:user_id>/enabled", methods=["POST"])
+@bp.route("/admin/users/<int(max=2147483647):user_id>/enabled", methods=["POST"])
 @roles_required(Role.ADMIN)
 def admin_toggle_user(user_id: int):
     user = db.get_or_404(User, user_id)

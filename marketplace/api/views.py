@@ -41,7 +41,7 @@ def tokens():
     )
 
 
-@ui_bp.route("/account/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@ui_bp.route("/account/api-tokens/<int(max=2147483647):token_id>/revoke", methods=["POST"])
 @roles_required()
 def revoke(token_id: int):
     token = services.get_token(token_id)

@@ -21,7 +21,12 @@ def yuan_to_fen(value) -> int:
         raise ValueError("not a number") from exc
     if not amount.is_finite() or amount < 0:
         raise ValueError("negative or not finite")
-    fen = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if amount > Decimal(MAX_FEN) / 100:
+        raise ValueError("too large")
+    try:
+        fen = int((amount * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except InvalidOperation as exc:
+        raise ValueError("not a representable amount") from exc
     if fen > MAX_FEN:
         raise ValueError("too large")
     return fen

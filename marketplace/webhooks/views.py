@@ -46,7 +46,7 @@ def _own_endpoint(endpoint_id: int):
     return endpoint
 
 
-@bp.route("/account/webhooks/<int:endpoint_id>")
+@bp.route("/account/webhooks/<int(max=2147483647):endpoint_id>")
 @roles_required()
 def endpoint_detail(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
@@ -54,7 +54,7 @@ def endpoint_detail(endpoint_id: int):
                            deliveries=services.recent_deliveries(endpoint), event_label=event_label)
 
 
-@bp.route("/account/webhooks/<int:endpoint_id>/toggle", methods=["POST"])
+@bp.route("/account/webhooks/<int(max=2147483647):endpoint_id>/toggle", methods=["POST"])
 @roles_required()
 def toggle(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
@@ -64,7 +64,7 @@ def toggle(endpoint_id: int):
     return redirect(url_for("webhooks.endpoint_detail", endpoint_id=endpoint.id))
 
 
-@bp.route("/account/webhooks/<int:endpoint_id>/ping", methods=["POST"])
+@bp.route("/account/webhooks/<int(max=2147483647):endpoint_id>/ping", methods=["POST"])
 @roles_required()
 def ping(endpoint_id: int):
     endpoint = _own_endpoint(endpoint_id)
@@ -74,7 +74,7 @@ def ping(endpoint_id: int):
     return redirect(url_for("webhooks.endpoint_detail", endpoint_id=endpoint.id))
 
 
-@bp.route("/account/webhooks/deliveries/<int:delivery_id>/replay", methods=["POST"])
+@bp.route("/account/webhooks/deliveries/<int(max=2147483647):delivery_id>/replay", methods=["POST"])
 @roles_required()
 def replay(delivery_id: int):
     delivery = services.get_delivery(delivery_id)

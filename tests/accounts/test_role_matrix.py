@@ -88,3 +88,13 @@ def test_cli_creates_government_user(app, db):
         "accounts", "create-user", "--email", "x@gov.example", "--name", "x",
         "--role", "admin", "--department", "新部门", "--password", "Initial-pass-1"])
     assert result.exit_code != 0
+
+
+def test_huge_ids_in_urls_are_404_not_500(browser, db, login_as):
+    admin = UserFactory(organisation=GovernmentFactory(), role=Role.ADMIN)
+    db.session.commit()
+    login_as(admin)
+    for url in ["/admin/users/99999999999/enabled", "/account/api-tokens/99999999999/revoke",
+                "/account/webhooks/deliveries/99999999999/replay"]:
+        assert browser.post(url, form_url="/").status_code == 404, url
+    assert browser.get("/account/webhooks/99999999999").status_code == 404

@@ -27,6 +27,7 @@ def test_chinese_capital_numerals(fen, text):
 def test_yuan_to_fen_rounds_half_up_and_rejects_bad_input():
     assert yuan_to_fen("12,300.005") == 1230001
     assert yuan_to_fen("0.01") == 1
-    for bad in ["-1", "abc", "NaN", "Infinity", "1e20"]:
+    assert yuan_to_fen("1e-999999999") == 0
+    for bad in ["-1", "abc", "NaN", "Infinity", "1e20", "1e30", "9" * 60]:
         with pytest.raises(ValueError):
             yuan_to_fen(bad)

@@ -7,3 +7,17 @@ from tests.factories.accounts import (  # noqa: F401
     UserFactory,
     make_uscc,
 )
+from tests.factories.agencies import (  # noqa: F401
+    AgencyProfileFactory,
+    IndependenceDeclarationFactory,
+    ListingFactory,
+    PractitionerFactory,
+    QualificationFactory,
+    ServiceRegionFactory,
+)
+from tests.factories.catalog import (  # noqa: F401
+    ApprovalItemFactory,
+    QualificationTypeFactory,
+    ServiceCategoryFactory,
+    ServiceItemFactory,
+)
