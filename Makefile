@@ -23,7 +23,7 @@ venv: $(BIN)/activate ## Create the virtualenv and install the Python packages
 system-deps: ## Install Debian packages (chromium for browser tests, CJK fonts) when root
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
-	  for p in chromium fonts-noto-cjk libharfbuzz-subset0; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  for p in chromium fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
 	else echo "not root: install chromium fonts-noto-cjk libharfbuzz-subset0 yourself for the browser tests"; fi

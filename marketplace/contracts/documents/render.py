@@ -1,0 +1,324 @@
+"""Rendering a contract to PDF: a sandboxed Jinja template, WeasyPrint and an embedded CJK font.
+
+The same ``ContractData`` rendered by the same WeasyPrint and font files gives byte-identical
+PDFs: the PDF creation date comes from the data (``drafted_on``), WeasyPrint writes no random
+document ID, and fonts are subset deterministically. Upgrading WeasyPrint or the font changes the
+bytes, so the contracts domain must store the frozen bytes of each version and record the
+SHA-256 *of the stored bytes*; a re-render is a convenience, never the evidence.
+
+Templates are maintained by administrators, so they run in Jinja's immutable sandbox, and the
+renderer fetches nothing but the font files: no network, no local files named by a template.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import jinja2
+from flask_babel import lazy_gettext as _l
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
+
+from marketplace import ROOT
+from marketplace.core.errors import DomainError
+from marketplace.core.money import MAX_FEN, fen_to_chinese, fen_to_yuan
+
+DEFAULT_TEMPLATE_PATH = ROOT / "templates" / "contracts" / "model_contract.html"
+FONT_FAMILY = "ContractCJK"
+MAX_WORKING_DAYS = 3650
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# (regular, bold) pairs, best first: Debian's fonts-noto-cjk, then fonts-wqy-microhei.
+FONT_CANDIDATES: tuple[tuple[str, str | None], ...] = (
+    (
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc",
+    ),
+    (
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
+    ),
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", None),
+)
+
+
+class RenderError(DomainError):
+    """The contract could not be rendered (bad template, missing font)."""
+
+
+@dataclass(frozen=True)
+class Party:
+    """One party to the contract as printed: the unit, its USCC and who signs for it."""
+
+    name: str
+    uscc: str
+    legal_representative: str
+    address: str
+    signer: str
+    signer_position: str = ""
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class ContractData:
+    """Everything a contract document shows; plain values, no database objects.
+
+    ``buyer`` is 甲方 (the project owner who bought the service), ``agency`` is 乙方 (the
+    intermediary agency). ``effective_date`` and ``due_date`` are known only once both parties
+    have signed; the text then states the rule by which the due date is computed instead.
+
+    Raises:
+        ValueError: a number is out of range (price, working days, version).
+    """
+
+    contract_no: str
+    version: int
+    buyer: Party
+    agency: Party
+    approval_case_no: str
+    approval_item: str
+    service_item: str
+    request_no: str
+    request_title: str
+    service_content: str
+    price_fen: int
+    working_days: int
+    payment_terms: str
+    region: str
+    drafted_on: date
+    special_terms: str = ""
+    acceptance_terms: str = ""
+    selection_method: str = "网上中介服务超市竞价选取"
+    effective_date: date | None = None
+    due_date: date | None = None
+    extra: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self):
+        if not isinstance(self.version, int) or self.version < 1:
+            raise ValueError("version must be a positive integer")
+        if not isinstance(self.price_fen, int) or not 0 <= self.price_fen <= MAX_FEN:
+            raise ValueError("price_fen must be an integer between 0 and MAX_FEN")
+        if not isinstance(self.working_days, int) or not 1 <= self.working_days <= MAX_WORKING_DAYS:
+            raise ValueError(f"working_days must be between 1 and {MAX_WORKING_DAYS}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping) -> ContractData:
+        """Build from a plain dict (parties as dicts, dates as ``date`` or ISO strings).
+
+        Raises:
+            ValueError: a date is not ISO formatted or a number is out of range.
+            TypeError: a required key is missing or an unknown key is given.
+        """
+        values = dict(data)
+        for key in ("buyer", "agency"):
+            if isinstance(values.get(key), Mapping):
+                values[key] = Party(**values[key])
+        for key in ("drafted_on", "effective_date", "due_date"):
+            if isinstance(values.get(key), str):
+                values[key] = date.fromisoformat(values[key])
+        return cls(**values)
+
+    def as_dict(self) -> dict:
+        """A plain dict of the fields (parties as dicts), e.g. to store beside the PDF."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Party):
+                value = {pf.name: getattr(value, pf.name) for pf in fields(Party)}
+            elif isinstance(value, date):
+                value = value.isoformat()
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class FontFiles:
+    """The CJK font files embedded in the PDF (bold may be None: then it is synthesised)."""
+
+    regular: Path
+    bold: Path | None = None
+
+
+@dataclass(frozen=True)
+class RenderedContract:
+    """A rendered contract: the PDF bytes to freeze and their SHA-256 (hex)."""
+
+    pdf: bytes
+    sha256: str
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``, lower-case hex."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def find_cjk_fonts() -> FontFiles:
+    """The first installed CJK font pair from ``FONT_CANDIDATES``.
+
+    Raises:
+        RenderError: no CJK font is installed (install Debian's fonts-noto-cjk).
+    """
+    for regular, bold in FONT_CANDIDATES:
+        if Path(regular).is_file():
+            bold_path = Path(bold) if bold and Path(bold).is_file() else None
+            return FontFiles(Path(regular), bold_path)
+    raise RenderError(_l("No CJK font is installed; install the fonts-noto-cjk package."))
+
+
+# --- template environment ---------------------------------------------------------------------
+
+
+def _cn_date(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(SHANGHAI).date() if value.tzinfo else value.date()
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen_to_yuan(fen):,.2f}"
+
+
+def _paragraphs(text: str | None) -> list[str]:
+    """Split free text into paragraphs: one per non-blank line."""
+    if not text:
+        return []
+    return [line.strip() for line in str(text).splitlines() if line.strip()]
+
+
+def _nl2br(text: str | None) -> Markup:
+    return Markup("<br>").join(escape(line) for line in _paragraphs(text))
+
+
+_ENV = ImmutableSandboxedEnvironment(
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters.update(
+    cn_date=_cn_date,
+    yuan=_yuan,
+    rmb_upper=fen_to_chinese,
+    paragraphs=_paragraphs,
+    nl2br=_nl2br,
+)
+
+
+def default_template() -> str:
+    """The source of the default model contract (templates/contracts/model_contract.html)."""
+    return DEFAULT_TEMPLATE_PATH.read_text(encoding="utf-8")
+
+
+def render_contract_html(data: ContractData | Mapping, template: str | None = None) -> str:
+    """Fill the contract template (default: the model contract) with ``data``.
+
+    Raises:
+        RenderError: the template is invalid, uses an unknown variable or breaks the sandbox.
+        ValueError: ``data`` is a mapping with out-of-range values.
+    """
+    if not isinstance(data, ContractData):
+        data = ContractData.from_mapping(data)
+    source = default_template() if template is None else template
+    try:
+        return _ENV.from_string(source).render(
+            c=data,
+            buyer=data.buyer,
+            agency=data.agency,
+            price_upper=fen_to_chinese(data.price_fen),
+            price_figures=_yuan(data.price_fen),
+        )
+    except jinja2.TemplateError as exc:
+        raise RenderError(
+            _l("The contract template cannot be used: %(error)s", error=str(exc)[:300])
+        ) from exc
+
+
+def _font_css(fonts: FontFiles) -> str:
+    rules = [(fonts.regular, "normal")]
+    if fonts.bold is not None:
+        rules.append((fonts.bold, "bold"))
+    css = "".join(
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{path.as_uri()}");'
+        f" font-weight: {weight}; }}\n"
+        for path, weight in rules
+    )
+    # The template chooses sizes and layout; the font is not up to it (no tofu, no fallback).
+    # Noto CJK picks simplified-Chinese glyph forms from the language: default it to zh-CN for
+    # templates that forget <html lang="zh-CN"> (face 0 of the collection is Japanese).
+    return css + (
+        f'html, body, * {{ font-family: "{FONT_FAMILY}" !important; }}\n'
+        'html { -weasy-lang: "zh-CN"; }\n'
+    )
+
+
+@functools.cache
+def _fetcher_class():
+    # WeasyPrint loads native libraries: imported on first render, not with the app.
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class FontOnlyFetcher(URLFetcher):
+        """Serves the configured font files; refuses every other URL (no network, no files)."""
+
+        def __init__(self, allowed: dict[str, Path]):
+            super().__init__(allowed_protocols=("file",), allow_redirects=False)
+            self._allowed = allowed
+
+        def fetch(self, url, headers=None):
+            path = self._allowed.get(url)
+            if path is None:
+                raise ValueError(f"the contract renderer fetches no outside resource: {url[:80]}")
+            return URLFetcherResponse(url, body=path.read_bytes())
+
+    return FontOnlyFetcher
+
+
+def render_contract_pdf(
+    data: ContractData | Mapping,
+    *,
+    template: str | None = None,
+    fonts: FontFiles | None = None,
+) -> RenderedContract:
+    """Render the contract to a self-contained PDF (CJK font subset embedded) and hash it.
+
+    Raises:
+        RenderError: bad template or no CJK font.
+        ValueError: ``data`` is a mapping with out-of-range values.
+    """
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    if not isinstance(data, ContractData):
+        data = ContractData.from_mapping(data)
+    fonts = fonts or find_cjk_fonts()
+    for path in (fonts.regular, fonts.bold):
+        if path is not None and not path.is_file():
+            raise RenderError(_l("The contract font %(path)s is missing.", path=str(path)))
+    html = render_contract_html(data, template)
+    allowed = {p.as_uri(): p for p in (fonts.regular, fonts.bold) if p is not None}
+    fetcher = _fetcher_class()(allowed)
+    font_config = FontConfiguration()
+    stylesheet = CSS(string=_font_css(fonts), font_config=font_config, url_fetcher=fetcher)
+    document = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).render(
+        stylesheets=[stylesheet], font_config=font_config
+    )
+    # Fixed metadata: the creation date is the drafting day, not "now", so that re-rendering
+    # the same version reproduces the same bytes.
+    stamp = datetime.combine(data.drafted_on, time(0, 0), SHANGHAI).isoformat()
+    metadata = document.metadata
+    metadata.title = f"中介服务合同 {data.contract_no}（第{data.version}版）"
+    metadata.authors = ["网上中介服务超市"]
+    metadata.created = metadata.modified = stamp
+    metadata.generator = "zhongjie-market"
+    metadata.lang = "zh-CN"
+    pdf = document.write_pdf()
+    return RenderedContract(pdf=pdf, sha256=sha256_hex(pdf))
