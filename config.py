@@ -78,6 +78,12 @@ class Config:
     # Working-day calendar: years before this are not kept.
     CALENDAR_FIRST_YEAR = 2004
 
+    # Full-text search: "whoosh" (embedded index under instance/) or "postgres" (several servers).
+    SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")  # default: <instance>/search_index
+    # A damaged index this small is rebuilt during the request that finds it; bigger ones by the job.
+    SEARCH_INLINE_REBUILD_MAX = int(os.environ.get("SEARCH_INLINE_REBUILD_MAX", 2000))
+
     # The JSON API: requests per token (or per address without one).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")
 

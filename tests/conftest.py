@@ -17,6 +17,16 @@ from marketplace.extensions import db as _db
 KEEP_TABLES = {"holiday_calendar", "calendar_years"}
 
 
+def _forget_test_commits() -> None:
+    """A real request has its own session: what the test itself committed is not the request's.
+
+    Tests share one session with the requests they make, so the search queue's post-commit hook
+    (run at request teardown) would otherwise index, and roll back, the test's own work.
+    Tests call ``process_queue`` when they mean to index.
+    """
+    _db.session.info.pop("search_committed", None)
+
+
 class IsolatedClient(FlaskClient):
     """A test client whose requests do not share ``g`` with the test's app context.
 
@@ -28,11 +38,17 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             g.__dict__.clear()
+            _forget_test_commits()
         try:
             return super().open(*args, **kwargs)
         finally:
             if has_app_context():
                 g.__dict__.clear()
+
+    def session_transaction(self, *args, **kwargs):
+        if has_app_context():
+            _forget_test_commits()
+        return super().session_transaction(*args, **kwargs)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,154 @@
+"""Agencies and their listings in the full-text search."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from marketplace.accounts.models import Organisation, OrgKind
+from marketplace.agencies import eligibility
+from marketplace.agencies.models import (
+    AgencyProfile,
+    IndependenceDeclaration,
+    Listing,
+    ListingStatus,
+    ListingVersion,
+    Practitioner,
+    Qualification,
+    ServiceRegion,
+)
+from marketplace.catalog.models import ServiceItem
+from marketplace.core.regions import region_name
+from marketplace.extensions import db
+from marketplace.search.documents import SearchDocument
+
+
+def _valid_qualifications(org_id: int, on) -> list[Qualification]:
+    return list(db.session.execute(
+        sa.select(Qualification).options(selectinload(Qualification.qualification_type))
+        .where(Qualification.organisation_id == org_id, Qualification.valid_from <= on,
+               Qualification.valid_to >= on)
+    ).scalars())
+
+
+class AgencySearchProvider:
+    """Registered agencies: name, region, qualifications, what they offer."""
+
+    doc_type = "agency"
+
+    def document_for(self, doc_id: int) -> SearchDocument | None:
+        org = db.session.get(Organisation, doc_id)
+        if org is None or org.kind is not OrgKind.AGENCY:
+            return None
+        on = eligibility.today()
+        quals = _valid_qualifications(org.id, on)
+        profile = db.session.get(AgencyProfile, org.id)
+        offered = db.session.execute(
+            sa.select(ServiceItem.name).join(Listing, Listing.service_item_id == ServiceItem.id)
+            .where(Listing.organisation_id == org.id, Listing.status == ListingStatus.PUBLISHED)
+        ).scalars().all()
+        people = db.session.execute(
+            sa.select(Practitioner.specialty).where(Practitioner.organisation_id == org.id)
+        ).scalars().all()
+        body = "\n".join(p for p in (
+            region_name(org.region_code), org.legal_representative,
+            profile.introduction if profile else "",
+            "；".join(f"{q.qualification_type.name}{q.level}" for q in quals),
+            "；".join(offered), "；".join(sorted({s for s in people if s})),
+        ) if p)
+        return SearchDocument(
+            doc_type="agency", doc_id=org.id, title=org.name, body=body, url=f"/agencies/{org.id}",
+            region_code=org.region_code, qualification_types=[q.qualification_type.name for q in quals],
+        )
+
+    def all_ids(self):
+        return db.session.execute(
+            sa.select(Organisation.id).where(Organisation.kind == OrgKind.AGENCY)
+        ).scalars().all()
+
+    def iter_documents(self) -> Iterator[SearchDocument]:
+        for org_id in self.all_ids():
+            doc = self.document_for(org_id)
+            if doc is not None:
+                yield doc
+
+
+class ListingSearchProvider:
+    """Published listings with their commitments in force; hidden ones drop out at once."""
+
+    doc_type = "listing"
+
+    def _query(self):
+        return sa.select(Listing).options(
+            selectinload(Listing.current), selectinload(Listing.organisation),
+            selectinload(Listing.service_item).selectinload(ServiceItem.category),
+            selectinload(Listing.service_item).selectinload(ServiceItem.qualification_types),
+        )
+
+    def _document(self, listing: Listing, visible: bool) -> SearchDocument:
+        terms = listing.current
+        item = listing.service_item
+        org = listing.organisation
+        body = "\n".join(p for p in (org.name, terms.service_standard, terms.fee_basis,
+                                     item.description, region_name(org.region_code)) if p)
+        fee_min = terms.fee_min_fen
+        fee_max = terms.fee_max_fen if terms.fee_max_fen is not None else fee_min
+        return SearchDocument(
+            doc_type="listing", doc_id=listing.id, title=f"{item.name} · {org.name}", body=body,
+            url=f"/listings/{listing.id}", category=item.category.name if item.category else None,
+            region_code=org.region_code, qualification_types=[q.name for q in item.qualification_types],
+            fee_min_fen=fee_min, fee_max_fen=fee_max, time_limit_days=terms.time_limit_days,
+            visible=visible,
+        )
+
+    def document_for(self, doc_id: int) -> SearchDocument | None:
+        listing = db.session.execute(self._query().where(Listing.id == doc_id)).scalar_one_or_none()
+        if listing is None or listing.current is None:
+            return None
+        if not eligibility.is_listing_visible(listing):
+            return None
+        return self._document(listing, True)
+
+    def all_ids(self):
+        return db.session.execute(sa.select(Listing.id)).scalars().all()
+
+    def iter_documents(self) -> Iterator[SearchDocument]:
+        visible = self.is_visible_now(self.all_ids())
+        for listing in db.session.execute(self._query().where(Listing.id.in_(visible))).scalars():
+            if listing.current is not None:
+                yield self._document(listing, True)
+
+    def is_visible_now(self, ids: Iterable[int]) -> set[int]:
+        """Listings among ``ids`` shown today (a certificate may have expired since indexing)."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        return set(db.session.execute(
+            sa.select(Listing.id).where(Listing.id.in_(ids), eligibility.listing_visible_sql(eligibility.today()))
+        ).scalars())
+
+
+def _org_keys(org_id: int) -> list[tuple[str, int]]:
+    return [("agency", org_id), ("listings_of_agency", org_id)]
+
+
+def register(app) -> None:
+    """Register the providers and what keeps them current."""
+    from marketplace.search.documents import register_provider
+    from marketplace.search.tracking import expand, track
+
+    register_provider(AgencySearchProvider(), app=app)
+    register_provider(ListingSearchProvider(), app=app)
+    track(Organisation, lambda org: _org_keys(org.id) if org.kind is OrgKind.AGENCY else [])
+    track(Listing, lambda listing: [("listing", listing.id), ("agency", listing.organisation_id)])
+    track(ListingVersion, lambda version: [("listing", version.listing_id)])
+    for model in (Qualification, IndependenceDeclaration):
+        track(model, lambda obj: _org_keys(obj.organisation_id))
+    for model in (AgencyProfile, ServiceRegion, Practitioner):
+        track(model, lambda obj: [("agency", obj.organisation_id)])
+    expand("listings_of_agency", lambda org_ids: [("listing", i) for i in db.session.execute(
+        sa.select(Listing.id).where(Listing.organisation_id.in_(org_ids))).scalars()])
+    expand("listings_of_item", lambda item_ids: [("listing", i) for i in db.session.execute(
+        sa.select(Listing.id).where(Listing.service_item_id.in_(item_ids))).scalars()])

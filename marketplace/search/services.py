@@ -1,0 +1,223 @@
+"""Searching, and queueing changes for the index.
+
+Other domains call :func:`enqueue` inside the transaction that changes a document; the change is
+indexed after that transaction commits (see :mod:`marketplace.search.indexing`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from marketplace.core.db import utcnow
+from marketplace.extensions import db
+from marketplace.search import store
+from marketplace.search.analysis import ParsedQuery, highlight, parse_query
+from marketplace.search.backends import (
+    BackendUnavailable,
+    Hit,
+    SearchFilters,
+    fallback_backend,
+    get_backend,
+)
+from marketplace.search.documents import DocType, get_provider
+from marketplace.search.models import SearchQueueEntry
+
+log = logging.getLogger(__name__)
+
+PENDING = "search_pending"
+MAX_RESULTS = 1000  # deepest result reachable by paging
+MAX_PER_PAGE = 100
+SNIPPET_CHARS = 160
+
+
+def enqueue(doc_type: str, doc_id: int) -> None:
+    """Queue a document for indexing once the current transaction commits (never commits).
+
+    Safe to call many times for one document and from concurrent transactions: the queue holds
+    one row per document whose version goes up.
+
+    Raises:
+        ValueError: ``doc_type`` is not a known document type.
+    """
+    doc_type = str(DocType(doc_type))
+    doc_id = int(doc_id)
+    table = SearchQueueEntry.__table__
+    stmt = store.insert_statement(table).values(
+        doc_type=doc_type, doc_id=doc_id, version=1, enqueued_at=utcnow(), attempts=0
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["doc_type", "doc_id"],
+        set_={"version": table.c.version + 1, "enqueued_at": stmt.excluded.enqueued_at},
+    )
+    db.session.execute(stmt)
+    db.session.info.setdefault(PENDING, set()).add((doc_type, doc_id))
+
+
+def enqueue_many(doc_type: str, doc_ids) -> None:
+    """:func:`enqueue` for several documents of one type."""
+    for doc_id in doc_ids:
+        enqueue(doc_type, doc_id)
+
+
+@dataclass
+class Suggestion:
+    """Another search worth trying when nothing was found."""
+
+    query: str
+    count: int
+    filters: SearchFilters = field(default_factory=SearchFilters)
+
+
+@dataclass
+class SearchOutcome:
+    """What the search page and the JSON endpoint show."""
+
+    query: ParsedQuery
+    filters: SearchFilters
+    page: int
+    per_page: int
+    total: int = 0
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    backend: str = ""
+    degraded: bool = False
+    searched: bool = False
+    suggestions: list[Suggestion] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(min(self.total, MAX_RESULTS) / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    def iter_pages(self, left_edge=1, left_current=2, right_current=2, right_edge=1):
+        """Page numbers with None for gaps, like Flask-SQLAlchemy's pagination."""
+        last = 0
+        for num in range(1, self.pages + 1):
+            if (num <= left_edge or self.page - left_current <= num <= self.page + right_current
+                    or num > self.pages - right_edge):
+                if last + 1 != num:
+                    yield None
+                yield num
+                last = num
+
+
+def search(text: str | None, filters: SearchFilters | None = None, *, page: int = 1,
+           per_page: int = 20, facets: bool = True) -> SearchOutcome:
+    """Find visible documents for the user's text; never raises on what the user typed.
+
+    Falls back to a LIKE scan of the document store while the configured back-end cannot answer
+    (and repairs a small Whoosh index on the spot; a big one is rebuilt by the job).
+    """
+    parsed = parse_query(text)
+    filters = filters or SearchFilters()
+    per_page = min(max(int(per_page), 1), MAX_PER_PAGE)
+    page = min(max(int(page), 1), max(1, MAX_RESULTS // per_page))
+    outcome = SearchOutcome(query=parsed, filters=filters, page=page, per_page=per_page)
+    if parsed.is_empty and not filters.active():
+        return outcome
+    backend = get_backend()
+    offset = (page - 1) * per_page
+    try:
+        result = backend.search(parsed, filters, offset=offset, limit=per_page, facets=facets)
+        outcome.backend = backend.name
+    except BackendUnavailable:
+        fallback = fallback_backend()
+        result = fallback.search(parsed, filters, offset=offset, limit=per_page, facets=facets)
+        outcome.backend, outcome.degraded = fallback.name, True
+        _repair(backend)
+    hits = still_visible(result.hits, check_store=backend.keeps_own_index and not outcome.degraded)
+    outcome.searched = True
+    outcome.total = max(result.total - (len(result.hits) - len(hits)), len(hits))
+    outcome.facets = result.facets
+    for hit in hits:
+        hit.title_html = highlight(hit.title, parsed)
+        hit.snippet_html = highlight(hit.body, parsed, width=SNIPPET_CHARS)
+    outcome.hits = hits
+    if outcome.total == 0:
+        outcome.suggestions = suggest(parsed, filters, fallback_backend() if outcome.degraded else backend)
+    return outcome
+
+
+def _repair(backend) -> None:
+    """Rebuild a damaged index now if it is small; otherwise the job does it."""
+    if not backend.keeps_own_index:
+        return
+    try:
+        if store.count_documents() <= current_app.config.get("SEARCH_INLINE_REBUILD_MAX", 2000):
+            from marketplace.search.indexing import rebuild_index
+
+            rebuild_index(lock_timeout=0)
+    except BackendUnavailable:
+        log.info("search index rebuild already running elsewhere")
+    except Exception:  # noqa: BLE001 - the page is answered from the database anyway
+        log.exception("inline search index rebuild failed")
+
+
+def still_visible(hits: list[Hit], *, check_store: bool) -> list[Hit]:
+    """Drop hits hidden since they were indexed: removed from the store, changed and still
+    queued (asked live from their provider), or hidden by time (``is_visible_now``).
+    """
+    keys = [hit.key for hit in hits]
+    if not keys:
+        return hits
+    drop: set[tuple[str, int]] = set()
+    if check_store:
+        drop |= set(keys) - store.existing_keys(keys)
+    for doc_type, doc_id in store.queued_keys(keys) - drop:
+        provider = get_provider(doc_type)
+        if provider is None:
+            continue
+        try:
+            doc = provider.document_for(doc_id)
+        except Exception:  # noqa: BLE001 - keep the hit; the queue will retry
+            log.exception("search provider %s failed for %s", doc_type, doc_id)
+            continue
+        if doc is None or not doc.visible:
+            drop.add((doc_type, doc_id))
+    by_type: dict[str, list[int]] = {}
+    for doc_type, doc_id in keys:
+        if (doc_type, doc_id) not in drop:
+            by_type.setdefault(doc_type, []).append(doc_id)
+    for doc_type, ids in by_type.items():
+        check = getattr(get_provider(doc_type), "is_visible_now", None)
+        if check is not None:
+            visible = set(check(ids))
+            drop |= {(doc_type, i) for i in ids if i not in visible}
+    return [hit for hit in hits if hit.key not in drop]
+
+
+def suggest(parsed: ParsedQuery, filters: SearchFilters, backend) -> list[Suggestion]:
+    """Searches that would find something: each word alone, or the query without filters."""
+    suggestions: list[Suggestion] = []
+    candidates: list[tuple[str, SearchFilters]] = []
+    if len(parsed.words) > 1:
+        candidates += [(word, filters) for word in parsed.words[:6]]
+    if filters.active() and not parsed.is_empty:
+        candidates.append((parsed.text, SearchFilters()))
+    for text, flt in candidates:
+        try:
+            count = backend.count(parse_query(text), flt)
+        except BackendUnavailable:
+            count = fallback_backend().count(parse_query(text), flt)
+        if count:
+            suggestions.append(Suggestion(text, count, flt))
+    return suggestions
