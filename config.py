@@ -78,6 +78,14 @@ class Config:
     # Working-day calendar: years before this are not kept.
     CALENDAR_FIRST_YEAR = 2004
 
+    # Procurement: bidding at least N working days; objection period; minimum valid bids;
+    # abnormally low price = at least this % below the mean of the others or below the next bid.
+    PROCUREMENT_MIN_BIDDING_DAYS = int(os.environ.get("PROCUREMENT_MIN_BIDDING_DAYS", 3))
+    PROCUREMENT_OBJECTION_DAYS = int(os.environ.get("PROCUREMENT_OBJECTION_DAYS", 3))
+    PROCUREMENT_MIN_VALID_BIDS = int(os.environ.get("PROCUREMENT_MIN_VALID_BIDS", 2))
+    PROCUREMENT_MIN_VALID_BIDS_DIRECT = int(os.environ.get("PROCUREMENT_MIN_VALID_BIDS_DIRECT", 1))
+    PROCUREMENT_ABNORMAL_MEAN_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_MEAN_PCT", 40))
+    PROCUREMENT_ABNORMAL_NEXT_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_NEXT_PCT", 30))
     # Full-text search: "whoosh" (embedded index under instance/) or "postgres" (several servers).
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")  # default: <instance>/search_index

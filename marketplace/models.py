@@ -7,6 +7,7 @@ from marketplace.audit import models as audit_models  # noqa: F401
 from marketplace.catalog import models as catalog_models  # noqa: F401
 from marketplace.core import uploads as uploads_models  # noqa: F401
 from marketplace.notifications import models as notifications_models  # noqa: F401
+from marketplace.procurement import models as procurement_models  # noqa: F401
 from marketplace.search import models as search_models  # noqa: F401
 from marketplace.webhooks import models as webhooks_models  # noqa: F401
 from marketplace.workdays import models as workdays_models  # noqa: F401

@@ -33,8 +33,11 @@ def demo_is_loaded() -> bool:
     ).first() is not None
 
 
-def load_demo(password: str | None = None) -> dict[str, str]:
-    """Create the demo organisations and one user per role; returns email → password."""
+def load_demo(password: str | None = None, *, with_market: bool = True) -> dict[str, str]:
+    """Create the demo organisations and one user per role; returns email → password.
+
+    ``with_market``: also the purchase requests, bids and credit records built on them.
+    """
     from marketplace.accounts.models import Role
     from marketplace.audit.services import record_event
     from marketplace.core.passwords import hash_password
@@ -71,6 +74,11 @@ def load_demo(password: str | None = None) -> dict[str, str]:
 
     load_agency_demo(orgs["agency"], load_catalog_demo(), rng)
     db.session.flush()
+    if not with_market:
+        return created
+    from marketplace.procurement.demo import load_procurement_demo
+
+    load_procurement_demo()
     return created
 
 

@@ -122,12 +122,13 @@ def register_blueprints(app) -> None:
     from marketplace.catalog import bp as catalog_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
+    from marketplace.procurement import bp as procurement_bp
     from marketplace.search import bp as search_bp
     from marketplace.webhooks import bp as webhooks_bp
     from marketplace.workdays import bp as workdays_bp
 
     for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp, search_bp,
-               catalog_bp, agencies_bp):
+               catalog_bp, agencies_bp, procurement_bp):
         app.register_blueprint(bp)
     register_search_providers(app)
 
@@ -136,10 +137,12 @@ def register_search_providers(app) -> None:
     """What each domain puts into the full-text search, and the tracking that keeps it current."""
     from marketplace.agencies.search import register as register_agencies
     from marketplace.catalog.search import register as register_catalog
+    from marketplace.procurement.search import register as register_procurement
     from marketplace.search.tracking import install
 
     register_catalog(app)
     register_agencies(app)
+    register_procurement(app)
     install()
 
 
@@ -150,12 +153,13 @@ def register_cli(app) -> None:
     from marketplace.audit.cli import audit_cli
     from marketplace.catalog.cli import catalog_cli
     from marketplace.jobs.cli import jobs_cli
+    from marketplace.procurement.cli import procurement_cli
     from marketplace.search.cli import search_cli
     from marketplace.seed import seed_cli
     from marketplace.workdays.cli import calendar_cli
 
     for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli, search_cli,
-                  catalog_cli, agencies_cli):
+                  catalog_cli, agencies_cli, procurement_cli):
         app.cli.add_command(group)
 
 

@@ -129,6 +129,21 @@ def db(app):
 
 
 @pytest.fixture
+def english(app, db, monkeypatch):
+    """The English UI by default, for tests that read the English source strings.
+
+    zh_CN stays the product's default (tests of the Chinese UI leave this fixture out); a
+    user's own language setting or ``?lang=`` still wins, as in the product.
+    """
+    from flask_babel import refresh
+
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "en")
+    refresh()
+    yield
+    refresh()
+
+
+@pytest.fixture
 def client(app, db):
     return app.test_client()
 

@@ -19,11 +19,14 @@ def all_jobs() -> list[Job]:
     """Every job, in the order they run."""
     from marketplace.audit.jobs import checkpoint_audit_chain
     from marketplace.notifications.services import send_pending_email
+    from marketplace.procurement.jobs import run_procurement_deadlines
     from marketplace.search.jobs import process_search_queue
     from marketplace.webhooks.services import deliver_due
 
     return [
         Job("audit.checkpoint", checkpoint_audit_chain, "sign the audit chain head when due"),
+        Job("procurement.deadlines", run_procurement_deadlines,
+            "close bidding at deadlines, award, end objection periods"),
         Job("notifications.email", send_pending_email, "send queued e-mails (when MAIL_ENABLED)"),
         Job("webhooks.deliver", deliver_due, "push due webhook deliveries, with back-off"),
         Job("search.process_queue", process_search_queue, "index queued search changes; rebuild a damaged index"),
