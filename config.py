@@ -86,6 +86,17 @@ class Config:
     PROCUREMENT_MIN_VALID_BIDS_DIRECT = int(os.environ.get("PROCUREMENT_MIN_VALID_BIDS_DIRECT", 1))
     PROCUREMENT_ABNORMAL_MEAN_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_MEAN_PCT", 40))
     PROCUREMENT_ABNORMAL_NEXT_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_NEXT_PCT", 30))
+    # Sanctions: the agency's response period before a decision and its appeal period (working
+    # days); automatic triggers open a proposal for regulators (0 or "" switches a rule off).
+    SANCTION_RESPONSE_DAYS = int(os.environ.get("SANCTION_RESPONSE_DAYS", 5))
+    SANCTION_APPEAL_DAYS = int(os.environ.get("SANCTION_APPEAL_DAYS", 15))
+    SANCTION_TRIGGER_GRADE = os.environ.get("SANCTION_TRIGGER_GRADE", "D")
+    SANCTION_TRIGGER_COMPLAINTS = int(os.environ.get("SANCTION_TRIGGER_COMPLAINTS", 3))
+    SANCTION_TRIGGER_REFUSALS = int(os.environ.get("SANCTION_TRIGGER_REFUSALS", 2))
+    SANCTION_TRIGGER_WINDOW_DAYS = int(os.environ.get("SANCTION_TRIGGER_WINDOW_DAYS", 365))
+    # Credit: regulators see agencies this many points above the lower bound of their grade.
+    CREDIT_NEAR_THRESHOLD_POINTS = int(os.environ.get("CREDIT_NEAR_THRESHOLD_POINTS", 3))
+
     # Full-text search: "whoosh" (embedded index under instance/) or "postgres" (several servers).
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")  # default: <instance>/search_index

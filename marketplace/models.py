@@ -6,8 +6,10 @@ from marketplace.api import models as api_models  # noqa: F401
 from marketplace.audit import models as audit_models  # noqa: F401
 from marketplace.catalog import models as catalog_models  # noqa: F401
 from marketplace.core import uploads as uploads_models  # noqa: F401
+from marketplace.credit import models as credit_models  # noqa: F401
 from marketplace.notifications import models as notifications_models  # noqa: F401
 from marketplace.procurement import models as procurement_models  # noqa: F401
+from marketplace.sanctions import models as sanctions_models  # noqa: F401
 from marketplace.search import models as search_models  # noqa: F401
 from marketplace.webhooks import models as webhooks_models  # noqa: F401
 from marketplace.workdays import models as workdays_models  # noqa: F401

@@ -79,6 +79,10 @@ def load_demo(password: str | None = None, *, with_market: bool = True) -> dict[
     from marketplace.procurement.demo import load_procurement_demo
 
     load_procurement_demo()
+    from marketplace.credit.demo import load_credit_demo
+
+    load_credit_demo(rng)
+    db.session.flush()
     return created
 
 

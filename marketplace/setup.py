@@ -120,15 +120,17 @@ def register_blueprints(app) -> None:
     from marketplace.api.views import ui_bp as api_ui_bp
     from marketplace.audit import bp as audit_bp
     from marketplace.catalog import bp as catalog_bp
+    from marketplace.credit import bp as credit_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
     from marketplace.procurement import bp as procurement_bp
+    from marketplace.sanctions import bp as sanctions_bp
     from marketplace.search import bp as search_bp
     from marketplace.webhooks import bp as webhooks_bp
     from marketplace.workdays import bp as workdays_bp
 
     for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp, search_bp,
-               catalog_bp, agencies_bp, procurement_bp):
+               catalog_bp, agencies_bp, procurement_bp, credit_bp, sanctions_bp):
         app.register_blueprint(bp)
     register_search_providers(app)
 
@@ -137,12 +139,16 @@ def register_search_providers(app) -> None:
     """What each domain puts into the full-text search, and the tracking that keeps it current."""
     from marketplace.agencies.search import register as register_agencies
     from marketplace.catalog.search import register as register_catalog
+    from marketplace.credit.search import register as register_credit
     from marketplace.procurement.search import register as register_procurement
+    from marketplace.sanctions.search import register as register_sanctions
     from marketplace.search.tracking import install
 
     register_catalog(app)
     register_agencies(app)
     register_procurement(app)
+    register_credit(app)
+    register_sanctions(app)
     install()
 
 
@@ -152,14 +158,16 @@ def register_cli(app) -> None:
     from marketplace.agencies.cli import agencies_cli
     from marketplace.audit.cli import audit_cli
     from marketplace.catalog.cli import catalog_cli
+    from marketplace.credit.cli import credit_cli
     from marketplace.jobs.cli import jobs_cli
     from marketplace.procurement.cli import procurement_cli
+    from marketplace.sanctions.cli import sanctions_cli
     from marketplace.search.cli import search_cli
     from marketplace.seed import seed_cli
     from marketplace.workdays.cli import calendar_cli
 
     for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli, search_cli,
-                  catalog_cli, agencies_cli, procurement_cli):
+                  catalog_cli, agencies_cli, procurement_cli, credit_cli, sanctions_cli):
         app.cli.add_command(group)
 
 

@@ -5,8 +5,8 @@ the answer changes at midnight (Asia/Shanghai) without anyone acting. The Python
 run the very same expressions, so both always agree.
 
 Hooks for later issues:
-- ``sanctioned_sql`` / ``agency_is_sanctioned``: the credit issue replaces the body with its
-  suspensions and blacklist (both must stay SQL-expressible).
+- ``sanctioned_sql`` / ``agency_is_sanctioned``: suspensions and the blacklist, from the
+  sanctions domain (SQL-expressible, so lists filter in the database).
 - ``agency_qualifies_for``: the procurement issue checks bidders with it.
 """
 
@@ -48,10 +48,11 @@ def end_of_day(day: date) -> datetime:
 def sanctioned_sql(org_id, on: date):
     """SQL: true when the agency is suspended or blacklisted on ``on``.
 
-    ``org_id`` is a column or expression holding the organisation id. No sanctions exist yet;
-    the credit issue fills this in.
+    ``org_id`` is a column or expression holding the organisation id.
     """
-    return sa.false()
+    from marketplace.sanctions.eligibility import sanctioned_sql as in_force
+
+    return in_force(org_id, on)
 
 
 def agency_is_sanctioned(org_id: int, on: date | None = None) -> bool:

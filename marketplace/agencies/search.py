@@ -25,6 +25,13 @@ from marketplace.extensions import db
 from marketplace.search.documents import SearchDocument
 
 
+def _grades(org_ids) -> dict[int, str]:
+    """Published credit grades (agencies with nothing on record have none)."""
+    from marketplace.credit.services import credit_grades_for
+
+    return credit_grades_for(org_ids)
+
+
 def _valid_qualifications(org_id: int, on) -> list[Qualification]:
     return list(db.session.execute(
         sa.select(Qualification).options(selectinload(Qualification.qualification_type))
@@ -61,6 +68,7 @@ class AgencySearchProvider:
         return SearchDocument(
             doc_type="agency", doc_id=org.id, title=org.name, body=body, url=f"/agencies/{org.id}",
             region_code=org.region_code, qualification_types=[q.qualification_type.name for q in quals],
+            credit_grade=_grades([org.id]).get(org.id),
         )
 
     def all_ids(self):
@@ -87,7 +95,7 @@ class ListingSearchProvider:
             selectinload(Listing.service_item).selectinload(ServiceItem.qualification_types),
         )
 
-    def _document(self, listing: Listing, visible: bool) -> SearchDocument:
+    def _document(self, listing: Listing, visible: bool, grade: str | None = None) -> SearchDocument:
         terms = listing.current
         item = listing.service_item
         org = listing.organisation
@@ -100,7 +108,7 @@ class ListingSearchProvider:
             url=f"/listings/{listing.id}", category=item.category.name if item.category else None,
             region_code=org.region_code, qualification_types=[q.name for q in item.qualification_types],
             fee_min_fen=fee_min, fee_max_fen=fee_max, time_limit_days=terms.time_limit_days,
-            visible=visible,
+            credit_grade=grade, visible=visible,
         )
 
     def document_for(self, doc_id: int) -> SearchDocument | None:
@@ -109,16 +117,18 @@ class ListingSearchProvider:
             return None
         if not eligibility.is_listing_visible(listing):
             return None
-        return self._document(listing, True)
+        return self._document(listing, True, _grades([listing.organisation_id]).get(listing.organisation_id))
 
     def all_ids(self):
         return db.session.execute(sa.select(Listing.id)).scalars().all()
 
     def iter_documents(self) -> Iterator[SearchDocument]:
         visible = self.is_visible_now(self.all_ids())
-        for listing in db.session.execute(self._query().where(Listing.id.in_(visible))).scalars():
+        listings = db.session.execute(self._query().where(Listing.id.in_(visible))).scalars().all()
+        grades = _grades({listing.organisation_id for listing in listings})
+        for listing in listings:
             if listing.current is not None:
-                yield self._document(listing, True)
+                yield self._document(listing, True, grades.get(listing.organisation_id))
 
     def is_visible_now(self, ids: Iterable[int]) -> set[int]:
         """Listings among ``ids`` shown today (a certificate may have expired since indexing)."""

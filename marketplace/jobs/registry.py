@@ -18,8 +18,10 @@ class Job:
 def all_jobs() -> list[Job]:
     """Every job, in the order they run."""
     from marketplace.audit.jobs import checkpoint_audit_chain
+    from marketplace.credit.jobs import run_credit_decay
     from marketplace.notifications.services import send_pending_email
     from marketplace.procurement.jobs import run_procurement_deadlines
+    from marketplace.sanctions.jobs import run_sanction_triggers
     from marketplace.search.jobs import process_search_queue
     from marketplace.webhooks.services import deliver_due
 
@@ -27,6 +29,9 @@ def all_jobs() -> list[Job]:
         Job("audit.checkpoint", checkpoint_audit_chain, "sign the audit chain head when due"),
         Job("procurement.deadlines", run_procurement_deadlines,
             "close bidding at deadlines, award, end objection periods"),
+        Job("credit.decay", run_credit_decay, "expire credit inputs past the decay window; apply a new formula"),
+        Job("sanctions.triggers", run_sanction_triggers,
+            "open sanction proposals for agencies past a trigger threshold"),
         Job("notifications.email", send_pending_email, "send queued e-mails (when MAIL_ENABLED)"),
         Job("webhooks.deliver", deliver_due, "push due webhook deliveries, with back-off"),
         Job("search.process_queue", process_search_queue, "index queued search changes; rebuild a damaged index"),

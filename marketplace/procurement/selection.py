@@ -29,17 +29,22 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.procurement.models import SelectionMethod
 
-NEUTRAL_CREDIT_SCORE = 80
 TWO_PLACES = Decimal("0.01")
 
 
-def credit_score_for(org_id: int) -> int:
-    """An agency's credit score (0–100) for comprehensive scoring.
+def credit_score_for(org_id: int) -> Decimal:
+    """An agency's published credit score (0–100) for comprehensive scoring.
 
-    Until credit scores are published every agency gets the same neutral score, so credit does
-    not change any ranking.
+    An agency with nothing on its credit record gets what the published formula gives an empty
+    record (the market mean the prior is built on), so a newcomer is neither favoured nor punished.
     """
-    return NEUTRAL_CREDIT_SCORE
+    from marketplace.credit.formula import Aggregates, current_formula, evaluate
+    from marketplace.credit.services import credit_score_for as published_score
+
+    score = published_score(org_id)
+    if score is None:
+        return evaluate(current_formula(), Aggregates()).score
+    return Decimal(str(score)).quantize(TWO_PLACES)
 
 
 @dataclass(frozen=True)

@@ -21,3 +21,7 @@ from tests.factories.catalog import (  # noqa: F401
     ServiceCategoryFactory,
     ServiceItemFactory,
 )
+from tests.factories.sanctions import (  # noqa: F401
+    RegulatorFactory,
+    SanctionCaseFactory,
+)

@@ -97,8 +97,25 @@ def test_scoring_ties_go_to_the_lower_price():
     assert [e["bid_id"] for e in out.ranking] == [2, 1]
 
 
-def test_credit_is_neutral_until_scores_are_published():
-    assert credit_score_for(1) == credit_score_for(999) == 80
+def test_scoring_takes_the_published_credit_score(db):
+    from marketplace.credit.formula import Aggregates, current_formula, evaluate
+    from marketplace.credit.services import record_credit_input
+    from tests.factories import AgencyFactory
+
+    newcomer, rated = AgencyFactory(), AgencyFactory()
+    db.session.flush()
+    record_credit_input(rated.id, "rating_enterprise", value=5)
+    record_credit_input(rated.id, "rating_enterprise", value=5)
+    empty_record = evaluate(current_formula(), Aggregates()).score
+    assert credit_score_for(newcomer.id) == empty_record
+    assert credit_score_for(rated.id) > empty_record
+
+    # same price and time: the agency with the better credit record ranks first
+    out = strategy_for("scoring").rank(
+        [cand(1, 500, agency=newcomer.id), cand(2, 500, agency=rated.id)],
+        SelectionContext(weights=(60, 20, 20), credit=credit_score_for))
+    assert [e["agency_id"] for e in out.ranking] == [rated.id, newcomer.id]
+    assert out.ranking[0]["credit_score"] == str(credit_score_for(rated.id))
 
 
 def test_direct_selection_ranks_only_the_named_agency():
