@@ -86,6 +86,9 @@ class Config:
     PROCUREMENT_MIN_VALID_BIDS_DIRECT = int(os.environ.get("PROCUREMENT_MIN_VALID_BIDS_DIRECT", 1))
     PROCUREMENT_ABNORMAL_MEAN_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_MEAN_PCT", 40))
     PROCUREMENT_ABNORMAL_NEXT_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_NEXT_PCT", 30))
+    # Contracts: both parties sign within N working days of the final award.
+    CONTRACT_SIGNING_DAYS = int(os.environ.get("CONTRACT_SIGNING_DAYS", 5))
+
     # Sanctions: the agency's response period before a decision and its appeal period (working
     # days); automatic triggers open a proposal for regulators (0 or "" switches a rule off).
     SANCTION_RESPONSE_DAYS = int(os.environ.get("SANCTION_RESPONSE_DAYS", 5))

@@ -120,6 +120,7 @@ def register_blueprints(app) -> None:
     from marketplace.api.views import ui_bp as api_ui_bp
     from marketplace.audit import bp as audit_bp
     from marketplace.catalog import bp as catalog_bp
+    from marketplace.contracts import bp as contracts_bp
     from marketplace.credit import bp as credit_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
@@ -130,7 +131,7 @@ def register_blueprints(app) -> None:
     from marketplace.workdays import bp as workdays_bp
 
     for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp, search_bp,
-               catalog_bp, agencies_bp, procurement_bp, credit_bp, sanctions_bp):
+               catalog_bp, agencies_bp, procurement_bp, credit_bp, sanctions_bp, contracts_bp):
         app.register_blueprint(bp)
     register_search_providers(app)
 
@@ -158,6 +159,7 @@ def register_cli(app) -> None:
     from marketplace.agencies.cli import agencies_cli
     from marketplace.audit.cli import audit_cli
     from marketplace.catalog.cli import catalog_cli
+    from marketplace.contracts.cli import contracts_cli
     from marketplace.credit.cli import credit_cli
     from marketplace.jobs.cli import jobs_cli
     from marketplace.procurement.cli import procurement_cli
@@ -167,7 +169,7 @@ def register_cli(app) -> None:
     from marketplace.workdays.cli import calendar_cli
 
     for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli, search_cli,
-                  catalog_cli, agencies_cli, procurement_cli, credit_cli, sanctions_cli):
+                  catalog_cli, agencies_cli, procurement_cli, credit_cli, sanctions_cli, contracts_cli):
         app.cli.add_command(group)
 
 

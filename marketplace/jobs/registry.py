@@ -18,6 +18,7 @@ class Job:
 def all_jobs() -> list[Job]:
     """Every job, in the order they run."""
     from marketplace.audit.jobs import checkpoint_audit_chain
+    from marketplace.contracts.jobs import run_contract_deadlines
     from marketplace.credit.jobs import run_credit_decay
     from marketplace.notifications.services import send_pending_email
     from marketplace.procurement.jobs import run_procurement_deadlines
@@ -29,6 +30,8 @@ def all_jobs() -> list[Job]:
         Job("audit.checkpoint", checkpoint_audit_chain, "sign the audit chain head when due"),
         Job("procurement.deadlines", run_procurement_deadlines,
             "close bidding at deadlines, award, end objection periods"),
+        Job("contracts.deadlines", run_contract_deadlines,
+            "refuse contracts the winner did not sign in time; pass the award on"),
         Job("credit.decay", run_credit_decay, "expire credit inputs past the decay window; apply a new formula"),
         Job("sanctions.triggers", run_sanction_triggers,
             "open sanction proposals for agencies past a trigger threshold"),

@@ -1,0 +1,42 @@
+"""Contract forms (shape only; the rules live in services)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from marketplace.contracts.models import (
+    CONTRACT_NO_MAX,
+    POSITION_MAX,
+    SIGNER_MAX,
+    SPECIAL_TERMS_MAX,
+)
+from marketplace.core.forms import NoControlChars
+
+_clean = NoControlChars()
+
+
+class SignForm(FlaskForm):
+    """Sign the reviewed version: re-enter the password, give name and position."""
+
+    version = HiddenField()
+    signer_name = StringField(_l("Signer's name"), validators=[DataRequired(), Length(max=SIGNER_MAX), _clean])
+    signer_position = StringField(_l("Position"), validators=[Optional(), Length(max=POSITION_MAX), _clean])
+    password = PasswordField(_l("Your password (to confirm it is you)"), validators=[DataRequired(), Length(max=200)])
+
+
+class ChangesForm(FlaskForm):
+    """Agreed changes to the special terms: a new version replaces the current one."""
+
+    special_terms = TextAreaField(_l("Special terms"),
+                                  validators=[Optional(), Length(max=SPECIAL_TERMS_MAX)])
+
+
+class VerifyForm(FlaskForm):
+    """A PDF to check and/or a contract number."""
+
+    contract_no = StringField(_l("Contract number"), validators=[Optional(), Length(max=CONTRACT_NO_MAX), _clean])
+    file = FileField(_l("Contract PDF"))

@@ -1,0 +1,172 @@
+"""Parties' contract pages (review, changes, signing); public notices, verification, certificate."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.accounts.models import Role
+from marketplace.accounts.permissions import roles_required
+from marketplace.contracts import bp, services
+from marketplace.contracts.forms import ChangesForm, SignForm, VerifyForm
+from marketplace.contracts.models import Contract, ContractStatus
+from marketplace.core.errors import DomainError, NotFound
+from marketplace.core.forms import apply_domain_error
+from marketplace.core.web import page_arg
+from marketplace.extensions import db
+
+PARTY_ROLES = (Role.ENTERPRISE_STAFF, Role.AGENCY_STAFF)
+VIEW_ROLES = (*PARTY_ROLES, Role.REGULATOR, Role.ADMIN)
+
+
+def _load(contract_id) -> Contract:
+    try:
+        return services.get_contract_for(current_user, contract_id)
+    except NotFound:
+        abort(404)
+
+
+def _fail(form, exc: DomainError) -> None:
+    db.session.rollback()
+    if form is None or not apply_domain_error(form, exc):
+        flash(str(exc.message), "danger")
+
+
+def _flash_form_errors(form) -> None:
+    for name, errors in form.errors.items():
+        label = getattr(getattr(form, name, None), "label", None)
+        for error in errors:
+            flash(f"{label.text}: {error}" if label else str(error), "danger")
+
+
+# --- public -----------------------------------------------------------------------------------
+
+
+@bp.get("/contracts")
+def notices():
+    """Contract notices (合同公告): parties, service, price, due date; no clauses."""
+    return render_template("contracts/notices.html", pagination=services.public_notices(page=page_arg()))
+
+
+@bp.route("/contracts/verify", methods=["GET", "POST"])
+def verify():
+    """Anyone uploads a PDF and/or enters a contract number to check it."""
+    form = VerifyForm()
+    outcome = None
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            data = services.read_upload(upload.stream) if upload and upload.filename else None
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            if data is None and not form.contract_no.data:
+                flash(_("Upload a PDF or enter a contract number."), "warning")
+            else:
+                outcome = services.verify_contract(data, form.contract_no.data)
+    elif request.method == "POST":
+        _flash_form_errors(form)
+    return render_template("contracts/verify.html", form=form, outcome=outcome)
+
+
+@bp.get("/contracts/certificate/<contract_no>")
+def certificate(contract_no: str):
+    """The certificate of completion: the signing timeline, as a downloadable HTML page."""
+    contract = services.find_by_number(contract_no)
+    if contract is None or contract.status not in (ContractStatus.IN_FORCE, ContractStatus.COMPLETED):
+        abort(404)
+    html = render_template("contracts/certificate.html", contract=contract,
+                           version=services.current_version(contract),
+                           events=services.certificate_events(contract))
+    resp = Response(html, mimetype="text/html")
+    if request.args.get("download"):
+        resp.headers["Content-Disposition"] = f'attachment; filename="{contract.contract_no}-certificate.html"'
+    return resp
+
+
+# --- parties ----------------------------------------------------------------------------------
+
+
+@bp.get("/contracts/mine")
+@roles_required(*PARTY_ROLES)
+def mine():
+    """The contracts of the user's organisation."""
+    return render_template("contracts/mine.html", contracts=services.contracts_of(current_user.organisation_id))
+
+
+@bp.get("/contracts/<int:contract_id>")
+@roles_required(*VIEW_ROLES)
+def detail(contract_id: int):
+    """Review the contract, its versions and signatures; sign it or agree changes."""
+    contract = _load(contract_id)
+    version = services.current_version(contract)
+    sign_form = SignForm(version=str(version.version), signer_name=current_user.name)
+    changes_form = ChangesForm(special_terms=contract.special_terms)
+    return render_template(
+        "contracts/detail.html", contract=contract, version=version, party=contract.party_of(current_user),
+        signatures=services.signatures_of(contract), sign_form=sign_form, changes_form=changes_form,
+        Status=ContractStatus,
+    )
+
+
+@bp.get("/contracts/<int:contract_id>/v<int:number>.pdf")
+@roles_required(*VIEW_ROLES)
+def download(contract_id: int, number: int):
+    """A version's PDF (the sealed file once in force) for the parties."""
+    contract = _load(contract_id)
+    version = next((v for v in contract.versions if v.version == number), None)
+    if version is None:
+        abort(404)
+    data = version.sealed_pdf or version.pdf
+    suffix = "-sealed" if version.sealed_pdf else ""
+    return Response(data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{contract.contract_no}-v{number}{suffix}.pdf"'})
+
+
+@bp.post("/contracts/<int:contract_id>/sign")
+@roles_required(*PARTY_ROLES)
+def sign(contract_id: int):
+    """Sign the reviewed version (re-authentication by password)."""
+    contract = _load(contract_id)
+    form = SignForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("contracts.detail", contract_id=contract.id))
+    try:
+        version = int(form.version.data or 0)
+    except ValueError:
+        version = 0
+    data = services.SignatureInput(
+        password=form.password.data, signer_name=form.signer_name.data,
+        signer_position=form.signer_position.data or "", version=version,
+        ip=request.remote_addr or "", user_agent=request.user_agent.string or "",
+    )
+    try:
+        services.sign_contract(contract, data, actor=current_user._get_current_object())
+    except DomainError as exc:
+        _fail(None, exc)
+    else:
+        db.session.commit()
+        flash(_("Your signature was recorded."), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract_id))
+
+
+@bp.post("/contracts/<int:contract_id>/changes")
+@roles_required(*PARTY_ROLES)
+def changes(contract_id: int):
+    """Agree changed special terms before signing: a new version."""
+    contract = _load(contract_id)
+    form = ChangesForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("contracts.detail", contract_id=contract.id))
+    try:
+        version = services.propose_changes(contract, form.special_terms.data or "",
+                                           actor=current_user._get_current_object())
+    except DomainError as exc:
+        _fail(None, exc)
+    else:
+        db.session.commit()
+        flash(_("Version %(n)d was created; both parties sign it anew.", n=version.version), "success")
+    return redirect(url_for("contracts.detail", contract_id=contract_id))
