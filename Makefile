@@ -32,7 +32,7 @@ translations: venv ## Compile the message catalogs
 	$(BIN)/pybabel compile -d marketplace/translations
 
 messages: venv ## Extract messages and update the catalogs
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output --ignore-dirs ".*" \
 	  --project zhongjie-market -o marketplace/translations/messages.pot marketplace templates
 	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
 

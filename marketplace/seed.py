@@ -103,6 +103,10 @@ def demo(password: str | None, if_empty: bool) -> None:
         sys.exit(1)
     accounts = load_demo(password)
     db.session.commit()
+    from marketplace.search.indexing import reindex_all
+
+    counts = reindex_all()
+    click.echo("Search index: " + ", ".join(f"{n} {doc_type}" for doc_type, n in sorted(counts.items())))
     click.echo("Demo accounts (the password is shown only now):")
     for role, email, _name, _org in DEMO_ACCOUNTS:
         click.echo(f"  {role:18} {email:36} {accounts[email]}")
