@@ -9,7 +9,9 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.contracts.models import (
+    ACCEPTANCE_TERMS_MAX,
     CONTRACT_NO_MAX,
+    PAYMENT_TERMS_MAX,
     POSITION_MAX,
     SIGNER_MAX,
     SPECIAL_TERMS_MAX,
@@ -40,3 +42,23 @@ class VerifyForm(FlaskForm):
 
     contract_no = StringField(_l("Contract number"), validators=[Optional(), Length(max=CONTRACT_NO_MAX), _clean])
     file = FileField(_l("Contract PDF"))
+
+
+class ContractTemplateForm(FlaskForm):
+    """A service item's contract clauses; empty means the model contract's default.
+
+    The lengths are checked by the service (after line endings are normalised), so that a text
+    the browser's ``maxlength`` accepted is not refused for its CR LF line breaks.
+    """
+
+    version = HiddenField()
+    payment_terms = TextAreaField(
+        _l("Payment terms"), validators=[Optional(), _clean],
+        render_kw={"rows": 5, "maxlength": PAYMENT_TERMS_MAX})
+    acceptance_terms = TextAreaField(
+        _l("Acceptance of the results"), validators=[Optional(), _clean],
+        render_kw={"rows": 5, "maxlength": ACCEPTANCE_TERMS_MAX})
+    special_terms = TextAreaField(
+        _l("Special terms"), validators=[Optional(), _clean],
+        description=_l("The parties can still change these before they sign."),
+        render_kw={"rows": 5, "maxlength": SPECIAL_TERMS_MAX})

@@ -17,6 +17,8 @@ CONTRACT_NO_MAX = 40
 SIGNER_MAX = 100
 POSITION_MAX = 100
 SPECIAL_TERMS_MAX = 5000
+PAYMENT_TERMS_MAX = 5000
+ACCEPTANCE_TERMS_MAX = 5000
 USER_AGENT_MAX = 300
 
 
@@ -60,7 +62,12 @@ class Contract(db.Model):
     current_version: Mapped[int] = mapped_column(default=1)
     # Bumped by every signature and change: serialises concurrent signers of one contract.
     lock_seq: Mapped[int] = mapped_column(default=0)
+    # Copied from the service item's template (or the model contract's defaults) when drafted:
+    # a later template edit changes neither this contract nor its later versions.
+    payment_terms: Mapped[str] = mapped_column(sa.Text, default="")
+    acceptance_terms: Mapped[str] = mapped_column(sa.Text, default="")
     special_terms: Mapped[str] = mapped_column(sa.Text, default="")
+    template_version: Mapped[int | None] = mapped_column()
     signing_deadline: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     effective_date: Mapped[date | None] = mapped_column(sa.Date)
     due_date: Mapped[date | None] = mapped_column(sa.Date)
@@ -175,3 +182,35 @@ class ContractSignature(db.Model):
 
     def __repr__(self) -> str:
         return f"<ContractSignature {self.contract_id} v{self.version} org={self.party_org_id}>"
+
+
+class ContractTemplate(db.Model):
+    """An administrator's clauses for the contracts of one service item; an empty text means
+    the model contract's default. Removing it keeps the row (inactive) so versions never repeat.
+    """
+
+    __tablename__ = "contract_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_items.id"), unique=True)
+    payment_terms: Mapped[str] = mapped_column(sa.Text, default="")
+    acceptance_terms: Mapped[str] = mapped_column(sa.Text, default="")
+    special_terms: Mapped[str] = mapped_column(sa.Text, default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped by every save, also one after a removal: a contract's template_version names one text.
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    service_item = relationship("ServiceItem")
+    updated_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.CheckConstraint("version >= 1", name="version_positive"),)
+
+    @property
+    def audit_label(self) -> str:
+        return f"contract_template:{self.id} item={self.service_item_id}"
+
+    def __repr__(self) -> str:
+        state = "" if self.is_active else " removed"
+        return f"<ContractTemplate item={self.service_item_id} v{self.version}{state}>"

@@ -39,6 +39,7 @@ from marketplace.contracts.models import (
     ContractVersion,
 )
 from marketplace.contracts.states import CONTRACT_MACHINE
+from marketplace.contracts.templates_service import DEFAULT_PAYMENT_TERMS, terms_for_item
 from marketplace.core import keys
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound, PermissionDenied
@@ -49,7 +50,7 @@ from marketplace.extensions import db
 from marketplace.notifications.kinds import register_kind
 from marketplace.notifications.services import notify_organisation
 from marketplace.procurement import services as procurement
-from marketplace.procurement.models import PurchaseRequest, RequestStatus
+from marketplace.procurement.models import PurchaseRequest, RequestStatus, SelectionMethod
 from marketplace.procurement.signals import award_finalised
 from marketplace.procurement.states import REQUEST_MACHINE
 from marketplace.webhooks.services import emit
@@ -61,10 +62,13 @@ SYSTEM = "system"
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_PDF_UPLOAD = 20 * 1024 * 1024
 SIGNER_ROLES = {"buyer": Role.ENTERPRISE_STAFF, "agency": Role.AGENCY_STAFF}
-DEFAULT_PAYMENT_TERMS = (
-    "本合同生效后十个工作日内，甲方向乙方支付合同价款的百分之三十作为预付款。\n"
-    "服务成果经甲方验收合格后十个工作日内，甲方向乙方支付合同价款剩余的百分之七十。"
-)
+# The contract is always in Chinese: the method as the model contract's preamble names it.
+SELECTION_METHOD_TEXT = {
+    SelectionMethod.DIRECT: "网上中介服务超市直接选取",
+    SelectionMethod.LOWEST_PRICE: "网上中介服务超市竞价选取",
+    SelectionMethod.RANDOM_DRAW: "网上中介服务超市随机抽取",
+    SelectionMethod.SCORING: "网上中介服务超市综合评分",
+}
 
 register_kind("contracts.drafted", _l("The contract %(no)s is ready to review and sign by %(deadline)s."))
 register_kind("contracts.changed", _l("The contract %(no)s was changed (version %(version)s): review and sign it again."))
@@ -98,7 +102,8 @@ def _party(org: Organisation, signer: str = "", position: str = "") -> Party:
 
 
 def contract_data(contract: Contract, version: int, *, drafted_on: date) -> ContractData:
-    """The document data of ``contract`` (version ``version``) from the request and its parties."""
+    """The document data of ``contract`` (version ``version``): the request, its parties and the
+    clauses stored on the contract when it was drafted."""
     req: PurchaseRequest = contract.request
     case = req.approval_case
     return ContractData(
@@ -114,10 +119,13 @@ def contract_data(contract: Contract, version: int, *, drafted_on: date) -> Cont
         service_content=req.content,
         price_fen=contract.price_fen,
         working_days=contract.working_days,
-        payment_terms=DEFAULT_PAYMENT_TERMS,
+        # Contracts drafted before templates existed stored no payment terms: the default.
+        payment_terms=contract.payment_terms or DEFAULT_PAYMENT_TERMS,
         region=region_name(req.region_code) or req.region_code,
         drafted_on=drafted_on,
         special_terms=contract.special_terms or "",
+        acceptance_terms=contract.acceptance_terms or "",
+        selection_method=SELECTION_METHOD_TEXT[req.selection_method],
         effective_date=contract.effective_date,
         due_date=contract.due_date,
     )
@@ -151,6 +159,9 @@ def signing_deadline_for(now: datetime) -> datetime:
 def generate_contract(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | None = None) -> Contract:
     """Draft the contract of a final award: version 1 rendered, frozen and hashed; both told.
 
+    The clauses are copied from the service item's template (or the model contract's defaults),
+    so a later template edit changes neither this contract nor its later versions.
+
     Idempotent: the existing contract for this request and winner is returned.
 
     Raises:
@@ -166,11 +177,14 @@ def generate_contract(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | Non
     ).scalar_one_or_none()
     if existing is not None:
         return existing
+    terms = terms_for_item(req.service_item_id)
     contract = Contract(
         contract_no=_next_contract_no(req, now), request=req, buyer_org_id=req.enterprise_id,
         agency_org_id=req.awarded_org_id, price_fen=req.awarded_price_fen,
         working_days=req.awarded_days, status=ContractStatus.DRAFTING, current_version=1,
         signing_deadline=signing_deadline_for(now), created_at=now,
+        payment_terms=terms.payment_terms, acceptance_terms=terms.acceptance_terms,
+        special_terms=terms.special_terms, template_version=terms.template_version,
     )
     db.session.add(contract)
     db.session.flush()
@@ -178,6 +192,7 @@ def generate_contract(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | Non
     record_event("contract.drafted", contract, actor=actor, payload={
         "request": req.id, "agency": contract.agency_org_id, "version": 1, "sha256": version.sha256,
         "signing_deadline": contract.signing_deadline.isoformat(),
+        "template_version": contract.template_version,
     })
     CONTRACT_MACHINE.transition(contract, ContractStatus.AWAITING_SIGNATURES, actor=actor)
     params = {"no": contract.contract_no,

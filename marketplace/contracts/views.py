@@ -8,8 +8,9 @@ from flask_login import current_user
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
-from marketplace.contracts import bp, services
-from marketplace.contracts.forms import ChangesForm, SignForm, VerifyForm
+from marketplace.catalog import services as catalog
+from marketplace.contracts import bp, services, templates_service
+from marketplace.contracts.forms import ChangesForm, ContractTemplateForm, SignForm, VerifyForm
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.forms import apply_domain_error
@@ -170,3 +171,84 @@ def changes(contract_id: int):
         db.session.commit()
         flash(_("Version %(n)d was created; both parties sign it anew.", n=version.version), "success")
     return redirect(url_for("contracts.detail", contract_id=contract_id))
+
+
+# --- administration: contract templates per service item -------------------------------------
+
+
+def _service_item(item_id: int):
+    try:
+        return catalog.get_service_item(item_id, public=False)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/admin/contract-templates")
+@roles_required(Role.ADMIN)
+def admin_contract_templates():
+    """The service items and whether their contracts use a template of their own."""
+    q = request.args.get("q", "")[:100]
+    pagination = catalog.search_service_items(q=q, page=page_arg(), per_page=50, active_only=False)
+    templates = templates_service.templates_by_item(item.id for item in pagination.items)
+    return render_template("contracts/admin_templates.html", pagination=pagination, q=q,
+                           templates=templates)
+
+
+@bp.route("/admin/contract-templates/<int(max=2147483647):item_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def admin_edit_contract_template(item_id: int):
+    """Edit the clauses of one service item's contracts (prefilled with the current text)."""
+    item = _service_item(item_id)
+    template = templates_service.get_template(item.id)
+    form = ContractTemplateForm()
+    if request.method == "GET":
+        terms = templates_service.terms_for_item(item.id)
+        form.version.data = str(template.version if template else 0)
+        form.payment_terms.data = terms.payment_terms
+        form.acceptance_terms.data = terms.acceptance_terms
+        form.special_terms.data = terms.special_terms
+    elif form.validate_on_submit():
+        try:
+            templates_service.save_template(
+                item, payment_terms=form.payment_terms.data or "",
+                acceptance_terms=form.acceptance_terms.data or "",
+                special_terms=form.special_terms.data or "", actor=current_user._get_current_object(),
+                expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+            )
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The contract template is saved; contracts drafted from now on use it."), "success")
+            return redirect(url_for("contracts.admin_edit_contract_template", item_id=item.id))
+    return render_template("contracts/admin_template_form.html", item=item, template=template,
+                           form=form)
+
+
+@bp.post("/admin/contract-templates/<int(max=2147483647):item_id>/remove")
+@roles_required(Role.ADMIN)
+def admin_remove_contract_template(item_id: int):
+    """Back to the model contract for this service item's future contracts."""
+    item = _service_item(item_id)
+    try:
+        templates_service.remove_template(item, actor=current_user._get_current_object())
+    except DomainError as exc:
+        _fail(None, exc)
+    else:
+        db.session.commit()
+        flash(_("Contracts for this service item now use the model contract."), "success")
+    return redirect(url_for("contracts.admin_edit_contract_template", item_id=item.id))
+
+
+@bp.get("/admin/contract-templates/<int(max=2147483647):item_id>/preview.pdf")
+@roles_required(Role.ADMIN)
+def admin_preview_contract_template(item_id: int):
+    """A sample contract with the clauses this service item's contracts get now."""
+    item = _service_item(item_id)
+    try:
+        rendered = templates_service.render_template_preview(item)
+    except DomainError as exc:
+        _fail(None, exc)
+        return redirect(url_for("contracts.admin_edit_contract_template", item_id=item.id))
+    return Response(rendered.pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="contract-template-{item.id}-preview.pdf"'})
