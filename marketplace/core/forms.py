@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask_babel import lazy_gettext as _l
+from wtforms import StringField
 from wtforms.validators import ValidationError
+
+from marketplace.core.money import yuan_to_fen
 
 
 class NoControlChars:
@@ -24,3 +29,28 @@ def apply_domain_error(form, exc) -> bool:
         return False
     field.errors = [*field.errors, str(exc.message)] if isinstance(field.errors, list) else [str(exc.message)]
     return True
+
+
+class YuanField(StringField):
+    """An amount typed in yuan (``12,300.50``); ``data`` is integer fen, or None when empty."""
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0].strip() if valuelist else ""
+        self.data = None
+        if not self.raw:
+            return
+        if len(self.raw) > 30:
+            raise ValueError(_l("Enter an amount in yuan, e.g. 12000 or 12,000.50."))
+        try:
+            self.data = yuan_to_fen(self.raw)
+        except (ValueError, ArithmeticError) as exc:  # "1e30" overflows the decimal context
+            raise ValueError(
+                _l("Enter an amount in yuan between 0 and 100,000,000,000, e.g. 12000 or 12,000.50.")
+            ) from exc
+
+    def _value(self):
+        if getattr(self, "raw", None) is not None:
+            return self.raw
+        if self.data is None:
+            return ""
+        return f"{Decimal(self.data) / 100:.2f}"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -18,8 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from marketplace.core.forms import NoControlChars
-from marketplace.core.money import yuan_to_fen
+from marketplace.core.forms import NoControlChars, YuanField
 from marketplace.procurement.models import (
     CASE_NUMBER_MAX,
     CONTENT_MAX,
@@ -35,31 +32,6 @@ from marketplace.procurement.models import (
 )
 
 _clean = NoControlChars()
-
-
-class YuanField(StringField):
-    """An amount typed in yuan (``12,300.50``); ``data`` is integer fen, or None when empty."""
-
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0].strip() if valuelist else ""
-        self.data = None
-        if not self.raw:
-            return
-        if len(self.raw) > 30:
-            raise ValueError(_l("Enter an amount in yuan, e.g. 12000 or 12,000.50."))
-        try:
-            self.data = yuan_to_fen(self.raw)
-        except ValueError as exc:
-            raise ValueError(
-                _l("Enter an amount in yuan between 0 and 100,000,000,000, e.g. 12000 or 12,000.50.")
-            ) from exc
-
-    def _value(self):
-        if getattr(self, "raw", None) is not None:
-            return self.raw
-        if self.data is None:
-            return ""
-        return f"{Decimal(self.data) / 100:.2f}"
 
 
 class IdSelectField(SelectField):

@@ -225,6 +225,7 @@ def test_edit_form_roundtrip(scenario, db, browser, login_as):
     {"selection_method": "bribery"},
     {"selection_method": "direct", "direct_agency_id": "99999999999999", "direct_reason": "x"},
     {"qualification_type_ids": ["abc", "-1"]}, {"is_budgeted": "maybe"},
+    {"budget_ceiling": "1e30"}, {"budget_ceiling": "9" * 29},
 ])
 def test_bad_form_input_never_crashes(scenario, db, browser, login_as, field_values):
     s = scenario
