@@ -88,6 +88,20 @@ class Config:
     PROCUREMENT_ABNORMAL_NEXT_PCT = int(os.environ.get("PROCUREMENT_ABNORMAL_NEXT_PCT", 30))
     # Contracts: both parties sign within N working days of the final award.
     CONTRACT_SIGNING_DAYS = int(os.environ.get("CONTRACT_SIGNING_DAYS", 5))
+    # Delivery: a revision request pauses the due-date clock until the resubmission (adds those days).
+    DELIVERY_REVISION_PAUSES_CLOCK = _bool("DELIVERY_REVISION_PAUSES_CLOCK", True)
+
+    # Payments: Stripe when STRIPE_SECRET_KEY is set, offline bank transfer otherwise. The
+    # platform keeps PLATFORM_FEE_BASIS_POINTS (1/100 %) of each transfer to the agency.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY") or None
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET") or None
+    STRIPE_CONNECT_RETURN_URL = os.environ.get("STRIPE_CONNECT_RETURN_URL") or (
+        os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/") + "/payments/connect/return")
+    PLATFORM_FEE_BASIS_POINTS = int(os.environ.get("PLATFORM_FEE_BASIS_POINTS", 0))
+
+    # Ratings: the parties of a finished contract rate each other within N calendar days; the
+    # ratings stay sealed until both have rated or the period ends.
+    RATING_WINDOW_DAYS = int(os.environ.get("RATING_WINDOW_DAYS", 14))
 
     # Sanctions: the agency's response period before a decision and its appeal period (working
     # days); automatic triggers open a proposal for regulators (0 or "" switches a rule off).
@@ -166,6 +180,11 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set in production")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production")
+        stripe_key = os.environ.get("STRIPE_SECRET_KEY") or ""
+        if stripe_key and not os.environ.get("STRIPE_WEBHOOK_SECRET"):
+            raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
+        if stripe_key.startswith(("sk_test_", "rk_test_")) and not _bool("STRIPE_ALLOW_TEST_KEY"):
+            raise RuntimeError("a Stripe test key in production: set STRIPE_ALLOW_TEST_KEY=1 if meant")
 
 
 CONFIGS = {

@@ -122,9 +122,12 @@ def register_blueprints(app) -> None:
     from marketplace.catalog import bp as catalog_bp
     from marketplace.contracts import bp as contracts_bp
     from marketplace.credit import bp as credit_bp
+    from marketplace.delivery import bp as delivery_bp
     from marketplace.main import bp as main_bp
     from marketplace.notifications import bp as notifications_bp
+    from marketplace.payments import bp as payments_bp
     from marketplace.procurement import bp as procurement_bp
+    from marketplace.ratings import bp as ratings_bp
     from marketplace.sanctions import bp as sanctions_bp
     from marketplace.search import bp as search_bp
     from marketplace.webhooks import bp as webhooks_bp
@@ -133,6 +136,9 @@ def register_blueprints(app) -> None:
     for bp in (main_bp, accounts_bp, audit_bp, workdays_bp, notifications_bp, api_ui_bp, webhooks_bp, search_bp,
                catalog_bp, agencies_bp, procurement_bp, credit_bp, sanctions_bp, contracts_bp):
         app.register_blueprint(bp)
+    app.register_blueprint(delivery_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(ratings_bp)
     register_search_providers(app)
 
 
@@ -161,6 +167,7 @@ def register_cli(app) -> None:
     from marketplace.catalog.cli import catalog_cli
     from marketplace.contracts.cli import contracts_cli
     from marketplace.credit.cli import credit_cli
+    from marketplace.delivery.cli import delivery_cli
     from marketplace.jobs.cli import jobs_cli
     from marketplace.procurement.cli import procurement_cli
     from marketplace.sanctions.cli import sanctions_cli
@@ -171,6 +178,7 @@ def register_cli(app) -> None:
     for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli, search_cli,
                   catalog_cli, agencies_cli, procurement_cli, credit_cli, sanctions_cli, contracts_cli):
         app.cli.add_command(group)
+    app.cli.add_command(delivery_cli)
 
 
 def register_template_helpers(app) -> None:

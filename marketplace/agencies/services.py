@@ -50,6 +50,7 @@ from marketplace.core.money import MAX_FEN
 from marketplace.core.regions import PROVINCES, is_valid_region
 from marketplace.core.text import MAX_DB_INT, clean_query, clean_text, is_db_id
 from marketplace.extensions import db
+from marketplace.sanctions.signals import blacklist_in_force
 
 SCAN_PURPOSE = "qualification_scan"
 MIN_YEAR, MAX_YEAR = 1949, 2200
@@ -1097,3 +1098,29 @@ def storage_usage(org_id: int) -> tuple[int, int]:
     return uploads.org_usage_bytes(org_id), int(current_app.config["UPLOAD_ORG_QUOTA_BYTES"])
 
 
+
+
+# --- a blacklisting's exit (清退) -------------------------------------------------------------
+
+
+def withdraw_all_listings(org_id: int, *, reason: str, actor) -> int:
+    """Withdraw every published listing of an agency (its exit from the market).
+
+    Returns how many listings were withdrawn (0 when none is published: safe to repeat).
+    """
+    listings = db.session.execute(
+        sa.select(Listing).where(Listing.organisation_id == org_id, Listing.status == ListingStatus.PUBLISHED)
+        .order_by(Listing.id)
+    ).scalars().all()
+    for listing in listings:
+        withdraw_listing(listing, actor=actor, reason=reason)
+    return len(listings)
+
+
+def _on_blacklist_in_force(case, **_extra) -> None:
+    """Sanctions: a blacklisting is in force; its listings leave the market (same transaction)."""
+    withdraw_all_listings(case.organisation_id, reason=f"blacklisted: {case.reference}",
+                          actor=f"sanction {case.reference}")
+
+
+blacklist_in_force.connect(_on_blacklist_in_force)

@@ -53,6 +53,7 @@ from marketplace.procurement import services as procurement
 from marketplace.procurement.models import PurchaseRequest, RequestStatus, SelectionMethod
 from marketplace.procurement.signals import award_finalised
 from marketplace.procurement.states import REQUEST_MACHINE
+from marketplace.sanctions.signals import blacklist_in_force
 from marketplace.webhooks.services import emit
 from marketplace.workdays.services import add_working_days
 
@@ -75,6 +76,9 @@ register_kind("contracts.changed", _l("The contract %(no)s was changed (version 
 register_kind("contracts.signed", _l("%(party)s signed the contract %(no)s."))
 register_kind("contracts.in_force", _l("The contract %(no)s is in force; the service is due on %(due)s."))
 register_kind("contracts.refused", _l("The contract %(no)s was not signed by the agency in time; the award passes on."))
+register_kind("contracts.agency_blacklisted", _l(
+    "The agency %(agency)s of contract %(no)s was blacklisted (case %(case)s) and leaves the market. "
+    "Open the contract to decide how to continue."))
 
 
 class SigningRefused(DomainError):
@@ -618,3 +622,41 @@ def read_upload(stream) -> bytes:
         raise DomainError(_l("The file is not a PDF."), field="file")
     return data
 
+
+# --- a blacklisting's exit (清退) -------------------------------------------------------------
+
+OPEN_STATUSES = (ContractStatus.AWAITING_SIGNATURES, ContractStatus.IN_FORCE)
+
+
+def open_contracts_of_agency(org_id: int) -> list[Contract]:
+    """The agency's contracts awaiting signatures or in force."""
+    return list(db.session.execute(
+        sa.select(Contract).where(Contract.agency_org_id == org_id, Contract.status.in_(OPEN_STATUSES))
+        .order_by(Contract.id)
+    ).scalars())
+
+
+def flag_blacklisted_agency(case) -> int:
+    """Tell the enterprises of the agency's open contracts that it was blacklisted (once each).
+
+    The contract page shows the warning while the blacklisting is in force. Returns how many
+    contracts were flagged.
+    """
+    contracts = open_contracts_of_agency(case.organisation_id)
+    for contract in contracts:
+        record_event("contract.agency_blacklisted", contract, actor=f"sanction {case.reference}",
+                     payload={"case": case.reference, "agency": case.organisation_id})
+        notify_organisation(contract.buyer, "contracts.agency_blacklisted",
+                            params={"no": contract.contract_no, "agency": contract.agency.name,
+                                    "case": case.reference},
+                            link=f"/contracts/{contract.id}",
+                            dedupe_key=f"contract-agency-blacklisted:{contract.id}:{case.id}")
+    return len(contracts)
+
+
+def _on_blacklist_in_force(case, **_extra) -> None:
+    """Sanctions: a blacklisting is in force; flag its open contracts (same transaction)."""
+    flag_blacklisted_agency(case)
+
+
+blacklist_in_force.connect(_on_blacklist_in_force)

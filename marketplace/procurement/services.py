@@ -72,6 +72,7 @@ from marketplace.procurement.models import (
 from marketplace.procurement.selection import Candidate, SelectionContext, strategy_for
 from marketplace.procurement.signals import award_finalised, award_passed, has_open_objection
 from marketplace.procurement.states import BID_MACHINE, CASE_MACHINE, REQUEST_MACHINE
+from marketplace.sanctions.signals import blacklist_in_force
 from marketplace.workdays.services import add_working_days
 
 SYSTEM = "system"
@@ -1576,6 +1577,39 @@ def open_opportunities(org_id: int, now: datetime, limit: int = 20) -> list[Purc
                PurchaseRequest.selection_method != SelectionMethod.DIRECT)
         .order_by(PurchaseRequest.bidding_deadline).limit(limit)
     ).scalars())
+
+
+# --- a blacklisting's exit (清退) -------------------------------------------------------------
+
+
+def reject_open_bids(agency_id: int, reason: str, *, actor, now: datetime | None = None) -> int:
+    """Reject an agency's submitted bids on requests still open for bidding, with ``reason``.
+
+    Bids on requests whose bidding closed are left to the award, which checks eligibility again.
+    Returns how many bids were rejected (0 when none is open: safe to repeat).
+
+    Raises:
+        InvalidTransition / ConcurrentUpdate: a bid moved meanwhile (bidding closed under us).
+    """
+    now = now or utcnow()
+    bids = db.session.execute(
+        sa.select(Bid).join(PurchaseRequest, PurchaseRequest.id == Bid.request_id)
+        .where(Bid.agency_id == agency_id, Bid.status == BidStatus.SUBMITTED, *_bidding_open_conditions(now))
+        .order_by(Bid.id)
+    ).scalars().all()
+    for bid in bids:
+        bid.rejection_reason = reason
+        BID_MACHINE.transition(bid, BidStatus.REJECTED, actor=actor, reason=reason)
+    return len(bids)
+
+
+def _on_blacklist_in_force(case, **extra) -> None:
+    """Sanctions: a blacklisting is in force; its open bids are rejected (same transaction)."""
+    reject_open_bids(case.organisation_id, f"blacklisted: {case.reference}",
+                     actor=f"sanction {case.reference}", now=extra.get("now"))
+
+
+blacklist_in_force.connect(_on_blacklist_in_force)
 
 
 # --- search -----------------------------------------------------------------------------------

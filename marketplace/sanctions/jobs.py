@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from marketplace.core.errors import DomainError
 from marketplace.credit import services as credit
 from marketplace.credit.models import CreditInputKind
 from marketplace.extensions import db
@@ -79,3 +80,22 @@ def run_sanction_triggers(now) -> int:
             opened += 1
             log.info("sanction trigger %s opened %s for agency %s", code, case.reference, org_id)
     return opened
+
+
+def run_blacklist_exits(now) -> int:
+    """Carry out the exit (清退) of blacklistings that came into force after their decision.
+
+    Idempotent: each case's exit is done once (``services.start_exit``); each case commits on
+    its own. Returns how many exits were carried out.
+    """
+    done = 0
+    for case_id in services.exits_due(now):
+        case = db.session.get(SanctionCase, case_id)
+        try:
+            if services.start_exit(case, now=now):
+                done += 1
+            db.session.commit()
+        except DomainError:
+            db.session.rollback()
+            log.exception("exit of sanction case %s failed; the next run retries it", case_id)
+    return done

@@ -156,6 +156,9 @@ class SanctionCase(db.Model):
     appeal_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     appeal_reason: Mapped[str] = mapped_column(sa.Text, default="")
     repaired_on: Mapped[date | None] = mapped_column(sa.Date)  # left the public list by credit repair
+    # A blacklisting's exit (清退) was carried out: listings withdrawn, open bids rejected, the
+    # enterprises of open contracts told. Set once, when it first was in force.
+    exit_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship()

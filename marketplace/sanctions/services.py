@@ -443,6 +443,7 @@ def decide_sanction(
                                note=f"{case.reference} {case.ground_code}")
     _emit(case, stage="decision")
     signals.sanction_decided.send(case)
+    start_exit(case, now=now)
     if end_date:
         _tell_agency(case, "sanctions.decided", start=start_date.isoformat(), end=end_date.isoformat())
     else:
@@ -470,6 +471,60 @@ def _emit(case: SanctionCase, *, stage: str) -> None:
     from marketplace.webhooks.services import emit
 
     emit("sanction.decided", dict(public_data(case), stage=stage))
+
+
+# --- exit from the market (清退) ---------------------------------------------------------------
+
+
+def start_exit(case: SanctionCase, *, now: datetime | None = None) -> bool:
+    """Carry out a blacklisting's exit once it is in force: send ``signals.blacklist_in_force``.
+
+    Once per case (a conditional UPDATE on ``exit_started_at``), so the decision and the job, or
+    two runners, never do it twice. Returns whether it was done now.
+    """
+    now = now or utcnow()
+    if case.kind is not SanctionKind.BLACKLIST or case.exit_started_at is not None:
+        return False
+    if not case.is_in_force_on(china_day(now)):
+        return False
+    result = db.session.execute(
+        sa.update(SanctionCase)
+        .where(SanctionCase.id == case.id, SanctionCase.exit_started_at.is_(None))
+        .values(exit_started_at=now).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    case.__dict__["exit_started_at"] = now
+    record_event("sanction.exit_started", case, actor="system", payload={
+        "case": case.reference, "agency": case.organisation_id, "start": case.start_date.isoformat(),
+    })
+    signals.blacklist_in_force.send(case, now=now)
+    return True
+
+
+def exits_due(now: datetime) -> list[int]:
+    """Blacklistings in force today whose exit was not carried out yet (a later start date)."""
+    from marketplace.sanctions.eligibility import in_force_sql
+
+    return list(db.session.execute(
+        sa.select(SanctionCase.id)
+        .where(SanctionCase.kind == SanctionKind.BLACKLIST, SanctionCase.exit_started_at.is_(None),
+               in_force_sql(SanctionCase, china_day(now)))
+        .order_by(SanctionCase.id)
+    ).scalars())
+
+
+def exit_case_for(org_id: int, on: date | None = None) -> SanctionCase | None:
+    """The blacklisting in force against an agency on ``on`` (default today), if any."""
+    from marketplace.sanctions.eligibility import in_force_sql
+
+    on = on or china_day(utcnow())
+    return db.session.execute(
+        sa.select(SanctionCase)
+        .where(SanctionCase.organisation_id == org_id, SanctionCase.kind == SanctionKind.BLACKLIST,
+               in_force_sql(SanctionCase, on))
+        .order_by(SanctionCase.start_date).limit(1)
+    ).scalar_one_or_none()
 
 
 def withdraw_sanction(case: SanctionCase, *, actor, reason: str, now: datetime | None = None) -> SanctionCase:

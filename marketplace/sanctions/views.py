@@ -56,6 +56,12 @@ def _int_arg(name: str) -> int | None:
     return value if is_db_id(value) else None
 
 
+@bp.app_template_global("agency_exit_case")
+def agency_exit_case(org_id: int):
+    """The blacklisting in force against an agency today (for the contract page's warning)."""
+    return services.exit_case_for(org_id)
+
+
 @bp.app_template_global("sanction_ground")
 def sanction_ground(code: str):
     """The published ground of a case (None when unknown)."""
