@@ -3,6 +3,8 @@ the Stripe webhook."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -53,7 +55,8 @@ def _render(contract: Contract, *, offline_form=None, dispute_form=None, status:
     payment = services.payment_of(contract)
     provider = payment.provider if payment is not None else services.current_provider_name()
     if offline_form is None:
-        offline_form = OfflinePaymentForm(paid_on=contracts.china_today())
+        offline_form = OfflinePaymentForm(paid_on=contracts.china_today(),
+                                          amount=Decimal(contract.price_fen) / 100)
     return render_template(
         "payments/show.html", contract=contract, payment=payment, provider=provider,
         party=contract.party_of(current_user), role=current_user.role, Status=PaymentStatus,

@@ -43,6 +43,7 @@ def test_record_then_confirm_in_the_browser(in_force, db, browser, login_as):
     page = browser.get(f"/contracts/{contract.id}/payment")
     assert page.status_code == 200
     assert b"Record your bank transfer" in page.data and b"Offline bank transfer" in page.data
+    assert f'value="{contract.price_fen / 100:.2f}"'.encode() in page.data  # the amount is prefilled
 
     resp = _record(browser, contract)
     assert b"Your bank transfer was recorded" in resp.data
