@@ -90,6 +90,9 @@ class Config:
     CONTRACT_SIGNING_DAYS = int(os.environ.get("CONTRACT_SIGNING_DAYS", 5))
     # Delivery: a revision request pauses the due-date clock until the resubmission (adds those days).
     DELIVERY_REVISION_PAUSES_CLOCK = _bool("DELIVERY_REVISION_PAUSES_CLOCK", True)
+    # Termination: the enterprise may end a contract on its own once the result is overdue by
+    # this many working days (or while the agency is suspended or blacklisted).
+    CONTRACT_TERMINATION_OVERDUE_DAYS = int(os.environ.get("CONTRACT_TERMINATION_OVERDUE_DAYS", 10))
 
     # Payments: Stripe when STRIPE_SECRET_KEY is set, offline bank transfer otherwise. The
     # platform keeps PLATFORM_FEE_BASIS_POINTS (1/100 %) of each transfer to the agency.
@@ -113,6 +116,13 @@ class Config:
     SANCTION_TRIGGER_WINDOW_DAYS = int(os.environ.get("SANCTION_TRIGGER_WINDOW_DAYS", 365))
     # Credit: regulators see agencies this many points above the lower bound of their grade.
     CREDIT_NEAR_THRESHOLD_POINTS = int(os.environ.get("CREDIT_NEAR_THRESHOLD_POINTS", 3))
+
+    # Objections and complaints (working days): the enterprise answers an objection; the objector
+    # escalates it after the answer; a regulator accepts or rejects a complaint, then decides it.
+    COMPLAINTS_ANSWER_DAYS = int(os.environ.get("COMPLAINTS_ANSWER_DAYS", 3))
+    COMPLAINTS_ESCALATION_DAYS = int(os.environ.get("COMPLAINTS_ESCALATION_DAYS", 5))
+    COMPLAINTS_ACCEPTANCE_DAYS = int(os.environ.get("COMPLAINTS_ACCEPTANCE_DAYS", 5))
+    COMPLAINTS_DECISION_DAYS = int(os.environ.get("COMPLAINTS_DECISION_DAYS", 30))
 
     # Full-text search: "whoosh" (embedded index under instance/) or "postgres" (several servers).
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")

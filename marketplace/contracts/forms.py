@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms import HiddenField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.contracts.models import (
@@ -15,6 +15,8 @@ from marketplace.contracts.models import (
     POSITION_MAX,
     SIGNER_MAX,
     SPECIAL_TERMS_MAX,
+    TERMINATION_REASON_MAX,
+    TerminationGround,
 )
 from marketplace.core.forms import NoControlChars
 
@@ -62,3 +64,25 @@ class ContractTemplateForm(FlaskForm):
         _l("Special terms"), validators=[Optional(), _clean],
         description=_l("The parties can still change these before they sign."),
         render_kw={"rows": 5, "maxlength": SPECIAL_TERMS_MAX})
+
+
+class TerminationProposalForm(FlaskForm):
+    """Propose to end the contract by agreement, with the reason."""
+
+    reason = TextAreaField(_l("Reason for terminating the contract"),
+                           validators=[DataRequired(), Length(max=TERMINATION_REASON_MAX)])
+
+
+class TerminationAnswerForm(FlaskForm):
+    """Agree to, decline or withdraw a termination proposal, with an optional note."""
+
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=TERMINATION_REASON_MAX)])
+
+
+class TerminationDeclarationForm(FlaskForm):
+    """The enterprise ends the contract on its own, on a ground that holds now."""
+
+    ground = SelectField(_l("Ground"), validators=[DataRequired()], choices=[
+        (g.value, g.label) for g in TerminationGround if g.unilateral])
+    reason = TextAreaField(_l("Statement to the agency"),
+                           validators=[DataRequired(), Length(max=TERMINATION_REASON_MAX)])

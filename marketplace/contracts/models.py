@@ -214,3 +214,89 @@ class ContractTemplate(db.Model):
     def __repr__(self) -> str:
         state = "" if self.is_active else " removed"
         return f"<ContractTemplate item={self.service_item_id} v{self.version}{state}>"
+
+
+TERMINATION_REASON_MAX = 2000
+
+
+class TerminationGround(enum.StrEnum):
+    """Why a contract in force ends before acceptance (解除合同).
+
+    ``mutual`` needs the other party's agreement; the two ``agency_*`` grounds let the enterprise
+    end the contract on its own, and only while the fact holds (checked when it declares).
+    """
+
+    MUTUAL = "mutual"
+    AGENCY_OVERDUE = "agency_overdue"
+    AGENCY_EXCLUDED = "agency_excluded"
+
+    @property
+    def label(self):
+        return {
+            TerminationGround.MUTUAL: _l("Terminated by agreement of both parties"),
+            TerminationGround.AGENCY_OVERDUE: _l("The agency is seriously overdue"),
+            TerminationGround.AGENCY_EXCLUDED: _l("The agency is suspended or blacklisted"),
+        }[self]
+
+    @property
+    def unilateral(self) -> bool:
+        return self is not TerminationGround.MUTUAL
+
+
+class TerminationStatus(enum.StrEnum):
+    """proposed → agreed | declined | withdrawn (by agreement); declared (by the enterprise alone)."""
+
+    PROPOSED = "proposed"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    DECLARED = "declared"
+
+    @property
+    def label(self):
+        return {
+            TerminationStatus.PROPOSED: _l("Awaiting the other party's answer"),
+            TerminationStatus.AGREED: _l("Agreed: the contract is terminated"),
+            TerminationStatus.DECLINED: _l("Declined"),
+            TerminationStatus.WITHDRAWN: _l("Withdrawn"),
+            TerminationStatus.DECLARED: _l("Declared: the contract is terminated"),
+        }[self]
+
+
+class ContractTermination(db.Model):
+    """A proposal to end a contract in force, or the enterprise's declaration that ends it."""
+
+    __tablename__ = "contract_terminations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    ground: Mapped[TerminationGround] = mapped_column(enum_column(TerminationGround, "termination_ground"))
+    status: Mapped[TerminationStatus] = mapped_column(
+        enum_column(TerminationStatus, "termination_status"), default=TerminationStatus.PROPOSED, index=True
+    )
+    proposed_by_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
+    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    contract: Mapped[Contract] = relationship()
+    proposed_by_org: Mapped[Organisation] = relationship(foreign_keys=[proposed_by_org_id])
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("reason <> ''", name="has_reason"),
+        sa.CheckConstraint("status IN ('proposed', 'declared') OR decided_at IS NOT NULL",
+                           name="decided_has_time"),
+        sa.CheckConstraint("status <> 'declared' OR ground <> 'mutual'", name="declared_is_unilateral"),
+    )
+
+    @property
+    def audit_label(self) -> str:
+        return f"contract_termination:{self.id} contract={self.contract_id}"
+
+    def __repr__(self) -> str:
+        return f"<ContractTermination {self.id} contract={self.contract_id} {self.ground} {self.status}>"

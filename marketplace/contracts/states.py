@@ -3,7 +3,7 @@ refused when the agency does not sign by the deadline."""
 
 from __future__ import annotations
 
-from marketplace.contracts.models import ContractStatus
+from marketplace.contracts.models import ContractStatus, TerminationStatus
 from marketplace.core.states import StateMachine
 
 C = ContractStatus
@@ -18,3 +18,16 @@ CONTRACT_TRANSITIONS = {
 }
 
 CONTRACT_MACHINE = StateMachine(ContractStatus, CONTRACT_TRANSITIONS, audit_type="contract")
+
+T = TerminationStatus
+
+TERMINATION_TRANSITIONS = {
+    T.PROPOSED: {T.AGREED, T.DECLINED, T.WITHDRAWN},
+    T.AGREED: set(),
+    T.DECLINED: set(),
+    T.WITHDRAWN: set(),
+    T.DECLARED: set(),
+}
+
+TERMINATION_MACHINE = StateMachine(TerminationStatus, TERMINATION_TRANSITIONS,
+                                   audit_type="contract_termination")

@@ -9,8 +9,16 @@ from flask_login import current_user
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
 from marketplace.catalog import services as catalog
-from marketplace.contracts import bp, services, templates_service
-from marketplace.contracts.forms import ChangesForm, ContractTemplateForm, SignForm, VerifyForm
+from marketplace.contracts import bp, services, templates_service, termination
+from marketplace.contracts.forms import (
+    ChangesForm,
+    ContractTemplateForm,
+    SignForm,
+    TerminationAnswerForm,
+    TerminationDeclarationForm,
+    TerminationProposalForm,
+    VerifyForm,
+)
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.forms import apply_domain_error
@@ -107,8 +115,81 @@ def detail(contract_id: int):
     return render_template(
         "contracts/detail.html", contract=contract, version=version, party=contract.party_of(current_user),
         signatures=services.signatures_of(contract), sign_form=sign_form, changes_form=changes_form,
-        Status=ContractStatus,
+        Status=ContractStatus, **_termination_context(contract),
     )
+
+
+def _termination_context(contract: Contract) -> dict:
+    if contract.in_force_at is None:
+        return {"terminations": [], "open_termination": None, "ground_checks": []}
+    return {
+        "terminations": termination.terminations_of(contract),
+        "open_termination": termination.open_proposal(contract),
+        "ground_checks": termination.unilateral_checks(contract),
+        "proposal_form": TerminationProposalForm(),
+        "answer_form": TerminationAnswerForm(),
+        "declaration_form": TerminationDeclarationForm(),
+    }
+
+
+def _after_termination_step(contract_id: int, form, action, message: str):
+    """Validate ``form``, run ``action`` (a service call), commit and say so; or flash why not."""
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("contracts.detail", contract_id=contract_id, _anchor="termination"))
+    try:
+        action(form)
+    except DomainError as exc:
+        _fail(None, exc)
+    else:
+        db.session.commit()
+        flash(message, "success")
+    return redirect(url_for("contracts.detail", contract_id=contract_id, _anchor="termination"))
+
+
+@bp.post("/contracts/<int:contract_id>/termination/propose")
+@roles_required(*PARTY_ROLES)
+def propose_termination(contract_id: int):
+    """A party proposes to end the contract by agreement."""
+    contract = _load(contract_id)
+    actor = current_user._get_current_object()
+    return _after_termination_step(
+        contract_id, TerminationProposalForm(),
+        lambda form: termination.propose_termination(contract, reason=form.reason.data, actor=actor),
+        _("Your proposal to terminate the contract was sent to the other party."))
+
+
+@bp.post("/contracts/<int:contract_id>/termination/<int:termination_id>/<any(agree, decline):answer>")
+@roles_required(*PARTY_ROLES)
+def answer_termination(contract_id: int, termination_id: int, answer: str):
+    """The other party agrees or declines; the proposer withdraws (decline on its own proposal)."""
+    contract = _load(contract_id)
+    try:
+        term = termination.get_termination(contract, termination_id)
+    except NotFound:
+        abort(404)
+    actor = current_user._get_current_object()
+    agree = answer == "agree"
+    own = actor.organisation_id == term.proposed_by_org_id
+    message = (_("The contract is terminated by agreement.") if agree
+               else _("Your proposal was withdrawn.") if own else _("You declined the proposal; the contract stays in force."))
+    return _after_termination_step(
+        contract_id, TerminationAnswerForm(),
+        lambda form: termination.answer_termination(term, agree=agree, note=form.note.data or "", actor=actor),
+        message)
+
+
+@bp.post("/contracts/<int:contract_id>/termination/declare")
+@roles_required(Role.ENTERPRISE_STAFF)
+def declare_termination(contract_id: int):
+    """The enterprise ends the contract on its own, on a ground that holds now."""
+    contract = _load(contract_id)
+    actor = current_user._get_current_object()
+    return _after_termination_step(
+        contract_id, TerminationDeclarationForm(),
+        lambda form: termination.declare_termination(contract, ground=form.ground.data,
+                                                     reason=form.reason.data, actor=actor),
+        _("The contract is terminated. The agency has been told."))
 
 
 @bp.get("/contracts/<int:contract_id>/v<int:number>.pdf")

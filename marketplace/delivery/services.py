@@ -32,6 +32,7 @@ from sqlalchemy.orm import selectinload
 from marketplace.accounts.models import Role
 from marketplace.audit.services import record_event
 from marketplace.contracts import services as contracts
+from marketplace.contracts import signals as contracts_signals
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.contracts.states import CONTRACT_MACHINE
 from marketplace.core import uploads
@@ -207,7 +208,7 @@ def can_view(user, contract: Contract) -> bool:
 
 
 def get_contract_for(user, contract_id) -> Contract:
-    """A contract in force or completed whose delivery ``user`` may see.
+    """A contract in force, completed or terminated whose delivery ``user`` may see.
 
     Raises:
         NotFound: no such contract, not yet in force, or not visible to ``user``.
@@ -215,7 +216,8 @@ def get_contract_for(user, contract_id) -> Contract:
     if not is_db_id(contract_id):
         raise NotFound(_l("This page does not exist."))
     contract = db.session.get(Contract, contract_id)
-    if (contract is None or contract.status not in (ContractStatus.IN_FORCE, ContractStatus.COMPLETED)
+    if (contract is None or contract.in_force_at is None
+            or contract.status not in (ContractStatus.IN_FORCE, ContractStatus.COMPLETED, ContractStatus.TERMINATED)
             or not can_view(user, contract)):
         raise NotFound(_l("This page does not exist."))
     return contract
@@ -269,7 +271,7 @@ class Countdown:
     """What the dashboards show: working days left, or overrun, or why the clock stands still."""
 
     due_date: date
-    state: str  # "left", "overrun", "paused", "with_buyer", "accepted"
+    state: str  # "left", "overrun", "paused", "with_buyer", "accepted", "ended"
     days: int = 0
 
     @property
@@ -282,12 +284,16 @@ class Countdown:
             return _l("Clock paused for the revision")
         if self.state == "with_buyer":
             return _l("With the enterprise for acceptance")
+        if self.state == "ended":
+            return _l("The contract was terminated")
         return _l("Accepted")
 
 
 def countdown(delivery: Delivery, today: date | None = None) -> Countdown:
     """The countdown of ``delivery`` on ``today`` (China)."""
     today = today or china_today()
+    if delivery.contract.status is ContractStatus.TERMINATED:
+        return Countdown(delivery.due_date, "ended", delivery.overrun_days or 0)
     if delivery.status is DeliveryStatus.ACCEPTED:
         return Countdown(delivery.due_date, "accepted", delivery.overrun_days or 0)
     if delivery.status is DeliveryStatus.SUBMITTED:
@@ -492,6 +498,28 @@ def accept_delivery(delivery: Delivery, *, version: int | None, actor,
     return latest
 
 
+def _on_contract_terminated(sender, **extra) -> None:
+    """The contract ended before acceptance: the work stops; an overrun so far counts against
+    the agency exactly as at acceptance (same transaction)."""
+    delivery = delivery_of(sender)
+    if delivery is None or delivery.status is DeliveryStatus.ACCEPTED:
+        return
+    now = extra.get("now") or utcnow()
+    today = china_today(now)
+    overrun = _days_after(delivery.due_date, today) if clock_running(delivery) else 0
+    delivery.overrun_days = overrun
+    db.session.flush()
+    record_event("delivery.stopped", delivery, actor=extra.get("actor") or SYSTEM, payload={
+        "contract": sender.contract_no, "status": str(delivery.status),
+        "due_date": delivery.due_date.isoformat(), "on": today.isoformat(), "overrun_days": overrun,
+    })
+    if overrun > 0:
+        _record_overrun(delivery, overrun, now=now)
+
+
+contracts_signals.contract_terminated.connect(_on_contract_terminated)
+
+
 def _record_overrun(delivery: Delivery, days: int, *, now: datetime) -> None:
     contract = delivery.contract
     case = contract.request.approval_case
@@ -631,8 +659,9 @@ def get_extension(delivery: Delivery, ext_id) -> DeliveryExtension:
 def running_delivery_ids() -> list[int]:
     """Deliveries whose agency is (or may be) working against the due date."""
     return list(db.session.execute(
-        sa.select(Delivery.id).where(Delivery.status.in_([DeliveryStatus.IN_PROGRESS,
-                                                          DeliveryStatus.REVISION_REQUESTED]))
+        sa.select(Delivery.id).join(Contract, Contract.id == Delivery.contract_id)
+        .where(Delivery.status.in_([DeliveryStatus.IN_PROGRESS, DeliveryStatus.REVISION_REQUESTED]),
+               Contract.status == ContractStatus.IN_FORCE)
         .order_by(Delivery.id)
     ).scalars())
 

@@ -8,6 +8,8 @@ from flask_login import current_user
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
+from marketplace.contracts import termination
+from marketplace.contracts.models import ContractStatus
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.forms import apply_domain_error
 from marketplace.core.uploads import send_stored_file
@@ -83,6 +85,9 @@ def _page(contract, delivery, *, submit_form=None, revision_form=None, extension
         revision_form=revision_form or RevisionForm(version=latest.version if latest else ""),
         extension_form=extension_form or ExtensionForm(), answer_form=ExtensionAnswerForm(),
         Status=DeliveryStatus, ExtensionStatus=ExtensionStatus,
+        working=contract.status is ContractStatus.IN_FORCE,
+        termination=termination.effective_termination(contract)
+        if contract.status is ContractStatus.TERMINATED else None,
     ), status
 
 

@@ -148,13 +148,30 @@ def _params(payment: Payment, **extra) -> dict:
     return {"no": payment.contract.contract_no, "amount": format_fen(payment.amount_fen), **extra}
 
 
+SETTLED = (P.TRANSFERRED, P.CONFIRMED)
+
+
+def close_if_settled(contract: Contract, *, actor) -> bool:
+    """The request is closed (办结) once its result is accepted and the payment settled: paid out
+    to the agency (Stripe) or confirmed received (bank transfer). True when it closed now."""
+    payment = payment_of(contract)
+    if payment is None or payment.status not in SETTLED or contract.status is not ContractStatus.COMPLETED:
+        return False
+    from marketplace.procurement.services import close_request
+
+    return close_request(contract.request, actor=actor, reason=str(_l("Result accepted and payment settled.")))
+
+
 def _move(payment: Payment, target: PaymentStatus, *, actor, notify: tuple[Organisation, ...] = (),
           reason: str | None = None, payload: dict | None = None, params: dict | None = None) -> None:
-    """Transition, bump the version, tell ``notify`` (once per transition)."""
+    """Transition, bump the version, tell ``notify`` (once per transition); a settlement closes
+    the request when the result is already accepted."""
     PAYMENT_MACHINE.transition(payment, target, actor=actor, reason=reason,
                                payload={"contract": payment.contract_id, **(payload or {})})
     payment.version = payment.version + 1
     db.session.flush()
+    if target in SETTLED:
+        close_if_settled(payment.contract, actor=actor)
     for org in notify:
         notify_organisation(
             org, f"payments.{target}", params=_params(payment, **(params or {})),
@@ -331,7 +348,9 @@ def request_transfer(contract: Contract, *, actor=SYSTEM) -> Payment | None:
 
 def _on_delivery_accepted(sender, **_extra) -> None:
     """Delivery accepted the contract's service (inside the acceptance transaction)."""
-    request_transfer(sender, actor=_extra.get("actor") or SYSTEM)
+    actor = _extra.get("actor") or SYSTEM
+    request_transfer(sender, actor=actor)
+    close_if_settled(sender, actor=actor)
 
 
 def execute_transfer(payment: Payment, *, now: datetime | None = None) -> bool:

@@ -715,6 +715,16 @@ def cancel_request(req: PurchaseRequest, reason: str, *, actor, now: datetime | 
     return req
 
 
+def close_request(req: PurchaseRequest, *, actor, reason: str, now: datetime | None = None) -> bool:
+    """An accepted request whose payment is settled is closed (办结); True when it moved now."""
+    if req.status is not RequestStatus.ACCEPTED:
+        return False
+    req.ended_at = now or utcnow()
+    REQUEST_MACHINE.transition(req, RequestStatus.CLOSED, actor=actor, reason=reason)
+    index_announcement(req)
+    return True
+
+
 def republish_request(req: PurchaseRequest, *, actor: User, now: datetime | None = None) -> PurchaseRequest:
     """Start the next round of a failed request: a new draft linked to it, same terms.
 

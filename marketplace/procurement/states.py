@@ -1,8 +1,9 @@
 """The lifecycles of approval cases, purchase requests and bids.
 
 Purchase request: draft → published → bidding_closed → awarded → contracted → in_service →
-delivered → accepted → closed, with the exits failed (流标: too few valid bids, or nobody left
-to pass the award to) and cancelled (with a public reason). A failed request is re-published
+delivered → accepted → closed (once the payment is settled), with the exits failed (流标: too few
+valid bids, or nobody left to pass the award to) and cancelled (with a public reason; also when
+the contract is terminated before acceptance). A failed request is re-published
 as a new request (the next round), so ``failed`` itself is final.
 
 Bid: submitted → withdrawn | won | lost | rejected. The award can pass on: the winner is
@@ -23,8 +24,9 @@ REQUEST_TRANSITIONS = {
     R.BIDDING_CLOSED: {R.AWARDED, R.FAILED, R.CANCELLED},
     R.AWARDED: {R.CONTRACTED, R.FAILED, R.CANCELLED},
     R.CONTRACTED: {R.IN_SERVICE, R.CANCELLED},
-    R.IN_SERVICE: {R.DELIVERED},
-    R.DELIVERED: {R.ACCEPTED, R.IN_SERVICE},
+    # A contract terminated before acceptance cancels its request, with the termination as reason.
+    R.IN_SERVICE: {R.DELIVERED, R.CANCELLED},
+    R.DELIVERED: {R.ACCEPTED, R.IN_SERVICE, R.CANCELLED},
     R.ACCEPTED: {R.CLOSED},
     R.CLOSED: set(),
     R.FAILED: set(),

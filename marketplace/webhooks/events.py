@@ -13,6 +13,7 @@ EVENT_TYPES: dict[str, object] = {
     "request.failed": _l("A purchase request failed (too few bids)"),
     "request.cancelled": _l("A purchase request was cancelled"),
     "contract.in_force": _l("A contract was signed by both parties"),
+    "contract.terminated": _l("A contract was terminated before acceptance"),
     "result.delivered": _l("An agency delivered its result"),
     "result.accepted": _l("A delivered result was accepted"),
     "sanction.decided": _l("A sanction was decided"),

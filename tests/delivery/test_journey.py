@@ -44,7 +44,9 @@ def test_paid_offline_then_delivered_and_accepted(db, browser, login_as, in_forc
     delivery = db.session.execute(sa.select(Delivery).where(Delivery.contract_id == contract.id)).scalar_one()
     assert delivery.status is DeliveryStatus.ACCEPTED
     assert db.session.get(Contract, contract.id).status is ContractStatus.COMPLETED
-    assert db.session.get(PurchaseRequest, f.req.id).status is RequestStatus.ACCEPTED
+    # accepted and already paid: the request is closed (办结), publicly
+    assert db.session.get(PurchaseRequest, f.req.id).status is RequestStatus.CLOSED
+    assert "Closed" in browser.get(f"/announcements/{f.req.id}").get_data(as_text=True)
     # the timeline shows signing, payment and delivery to both parties
     timeline = browser.get(f"{url}/timeline").get_data(as_text=True)
     steps = ["Sealed and in force", "Bank transfer recorded", "Receipt confirmed",

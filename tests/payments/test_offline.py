@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -211,3 +212,27 @@ def test_payment_steps_on_the_contract_timeline(in_force, db):
     regulator = UserFactory(organisation=EnterpriseFactory())  # not a party: no references shown
     rows = [r for r in timeline_for(contract, viewer=regulator) if r.kind == "payment"]
     assert rows[1].detail == ""
+
+
+def test_request_closes_when_the_payment_is_confirmed_after_acceptance(in_force, db, browser, login_as):
+    from marketplace.delivery import services as delivery
+    from marketplace.procurement.models import PurchaseRequest, RequestStatus
+    from tests.delivery.conftest import upload
+
+    s, req, contract = in_force
+    d = delivery.open_delivery(contract)
+    delivery.submit_result(d, summary="成果", files=[upload()], actor=s.staff[1])
+    delivery.accept_delivery(d, version=1, actor=s.owner)
+    db.session.commit()
+    assert db.session.get(PurchaseRequest, req.id).status is RequestStatus.ACCEPTED  # not paid yet
+    login_as(s.owner)
+    _record(browser, contract)
+    assert db.session.get(PurchaseRequest, req.id).status is RequestStatus.ACCEPTED  # recorded is not settled
+    login_as(s.staff[1])
+    browser.post(f"/contracts/{contract.id}/payment/confirm", form_url=f"/contracts/{contract.id}/payment")
+    db.session.expire_all()
+    req = db.session.get(PurchaseRequest, req.id)
+    assert req.status is RequestStatus.CLOSED and req.ended_at is not None
+    closed = db.session.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "purchase_request.closed")).scalar_one()
+    assert json.loads(closed.payload)["reason"] == "Result accepted and payment settled."

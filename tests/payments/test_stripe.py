@@ -246,6 +246,10 @@ def test_transfer_on_acceptance(app, monkeypatch, fake_stripe, in_force, db, bro
     assert _count(db, "payment.transferred") == 1
     login_as(s.staff[1])
     assert b"Transferred to the agency" in browser.get(f"/contracts/{contract.id}/payment").data
+    # accepted and paid out: the purchase request is closed
+    from marketplace.procurement.models import PurchaseRequest, RequestStatus
+
+    assert db.session.get(PurchaseRequest, contract.request_id).status is RequestStatus.CLOSED
 
 
 def test_transfer_waits_for_the_agency_account(fake_stripe, in_force, db, browser, login_as, client):
@@ -426,3 +430,17 @@ def test_no_stripe_button_when_offline(in_force, db, browser, login_as):
     # everywhere else, forms may only post to the platform
     assert "form-action 'self';" in browser.get("/agency/profile").headers["Content-Security-Policy"] + ";"
     assert b"not configured" in browser.get("/payments/connect/return").data
+
+
+def test_terminated_by_agreement_refunds_the_stripe_payment(fake_stripe, in_force, db, browser, login_as, client):
+    from marketplace.contracts import termination
+
+    s, contract, _p = _paid(fake_stripe, browser, login_as, client, db, in_force)
+    term = termination.propose_termination(contract, reason="项目取消", actor=s.owner)
+    termination.answer_termination(term, agree=True, actor=s.staff[1])
+    db.session.commit()
+    payment = _payment(db, contract)
+    assert payment.status is P.REFUNDING and "项目取消" in payment.refund_reason
+    assert run_payment_settlements() == 1
+    assert fake_stripe.posts("/v1/refunds")
+    assert _payment(db, contract).status is P.REFUNDED
