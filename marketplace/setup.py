@@ -139,6 +139,9 @@ def register_blueprints(app) -> None:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(ratings_bp)
+    from marketplace.oversight import bp as oversight_bp
+
+    app.register_blueprint(oversight_bp)
     register_search_providers(app)
 
 

@@ -300,3 +300,24 @@ def import_year_schedule(year: int, text: str, *, actor) -> int:
         payload={"year": year, "days": [[d.isoformat(), str(k), n] for d, k, n in rows]},
     )
     return len(rows)
+
+def working_days_spans(pairs) -> list[int]:
+    """``working_days_between(a, b)`` for many ``(a, b)`` pairs, on one calendar load (reports).
+
+    The calendar is read once for the whole span of the pairs, so the number of queries does not
+    grow with the number of pairs.
+    """
+    pairs = list(pairs)
+    if not pairs:
+        return []
+    lo = min(min(a, b) for a, b in pairs)
+    hi = max(max(a, b) for a, b in pairs)
+    window = _Window(lo + timedelta(days=1), hi)
+    counted = {lo: 0}
+    count, day = 0, lo
+    while day < hi:
+        day += timedelta(days=1)
+        if window.info(day).is_working:
+            count += 1
+        counted[day] = count
+    return [counted[b] - counted[a] for a, b in pairs]
