@@ -66,6 +66,10 @@ class PaymentStatus(enum.StrEnum):
         }[self]
 
 
+# Stripe dispute statuses after which nothing more happens (lost: the money went back).
+CHARGEBACK_CLOSED = frozenset({"won", "lost", "warning_closed"})
+
+
 class Payment(db.Model):
     """The payment of one contract's price, in integer fen (CNY)."""
 
@@ -98,6 +102,13 @@ class Payment(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     dispute_reason: Mapped[str] = mapped_column(sa.String(REASON_MAX), default="")
+    # What Stripe reports after the payment: a card holder's chargeback (dispute) and its status,
+    # refunds made at Stripe for part of the amount, and a reversal of the agency's transfer.
+    chargeback_id: Mapped[str | None] = mapped_column(sa.String(STRIPE_ID_MAX))
+    chargeback_status: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
+    chargeback_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    refunded_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    transfer_reversed_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -117,7 +128,14 @@ class Payment(db.Model):
         sa.CheckConstraint("status <> 'disputed' OR dispute_reason <> ''", name="disputed_has_reason"),
         sa.CheckConstraint("status <> 'transferred' OR transfer_id IS NOT NULL", name="transferred_has_id"),
         sa.CheckConstraint("status <> 'paid' OR payment_intent_id IS NOT NULL", name="paid_has_intent"),
+        sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refunded_in_range"),
+        sa.CheckConstraint("chargeback_fen >= 0 AND transfer_reversed_fen >= 0", name="reversals_non_negative"),
     )
+
+    @property
+    def chargeback_open(self) -> bool:
+        """A chargeback is under way (Stripe has not closed it as won or lost)."""
+        return bool(self.chargeback_id) and self.chargeback_status not in CHARGEBACK_CLOSED
 
     @property
     def is_online(self) -> bool:
@@ -125,8 +143,8 @@ class Payment(db.Model):
 
     @property
     def transfer_fen(self) -> int:
-        """What the agency receives: the amount less the platform fee."""
-        return self.amount_fen - self.fee_fen
+        """What the agency receives: the amount less the platform fee and what was refunded."""
+        return max(self.amount_fen - self.fee_fen - self.refunded_fen, 0)
 
     @property
     def audit_label(self) -> str:

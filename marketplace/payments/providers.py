@@ -58,6 +58,7 @@ class Refund:
     id: str
     status: str  # pending | requires_action | succeeded | failed | canceled
     payment_intent_id: str | None
+    amount: int = 0
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,18 @@ class Transfer:
     amount: int
     transfer_group: str | None
     destination: str | None
+    amount_reversed: int = 0
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """A card holder's chargeback of a payment."""
+
+    id: str
+    status: str  # warning_needs_response | needs_response | under_review | won | lost | ...
+    amount: int
+    reason: str
+    payment_intent_id: str | None
 
 
 @runtime_checkable
@@ -94,6 +107,8 @@ class PaymentProvider(Protocol):
 
     def retrieve_payment_intent_refunds(self, payment_intent_id: str) -> list[Refund]: ...
 
+    def retrieve_dispute(self, dispute_id: str) -> Dispute: ...
+
     def create_account(self, *, organisation_id: int, email: str, idempotency_key: str) -> ConnectedAccount: ...
 
     def retrieve_account(self, account_id: str) -> ConnectedAccount: ...
@@ -116,7 +131,7 @@ class OfflineProvider:
     create_checkout = retrieve_checkout = expire_checkout = _unavailable
     create_transfer = retrieve_transfer = create_refund = retrieve_refund = _unavailable
     retrieve_payment_intent_refunds = create_account = retrieve_account = _unavailable
-    create_account_link = verify_webhook = _unavailable
+    create_account_link = verify_webhook = retrieve_dispute = _unavailable
 
 
 def _get(obj, key, default=None):
@@ -145,12 +160,19 @@ def _session(obj) -> CheckoutSession:
 
 
 def _refund(obj) -> Refund:
-    return Refund(id=obj["id"], status=_get(obj, "status", ""), payment_intent_id=_id_of(_get(obj, "payment_intent")))
+    return Refund(id=obj["id"], status=_get(obj, "status", ""), payment_intent_id=_id_of(_get(obj, "payment_intent")),
+                  amount=int(_get(obj, "amount", 0)))
 
 
 def _transfer(obj) -> Transfer:
     return Transfer(id=obj["id"], amount=int(_get(obj, "amount", 0)),
-                    transfer_group=_get(obj, "transfer_group"), destination=_id_of(_get(obj, "destination")))
+                    transfer_group=_get(obj, "transfer_group"), destination=_id_of(_get(obj, "destination")),
+                    amount_reversed=int(_get(obj, "amount_reversed", 0)))
+
+
+def _dispute(obj) -> Dispute:
+    return Dispute(id=obj["id"], status=_get(obj, "status", ""), amount=int(_get(obj, "amount", 0)),
+                   reason=_get(obj, "reason", ""), payment_intent_id=_id_of(_get(obj, "payment_intent")))
 
 
 def _account(obj) -> ConnectedAccount:
@@ -223,6 +245,9 @@ class StripeProvider:
 
     def retrieve_refund(self, refund_id):
         return _refund(self._call(self.client.v1.refunds.retrieve, refund_id))
+
+    def retrieve_dispute(self, dispute_id):
+        return _dispute(self._call(self.client.v1.disputes.retrieve, dispute_id))
 
     def retrieve_payment_intent_refunds(self, payment_intent_id):
         page = self._call(self.client.v1.refunds.list, {"payment_intent": payment_intent_id, "limit": 10})

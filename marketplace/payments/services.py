@@ -64,6 +64,10 @@ register_kind("payments.confirmed", _l("The agency confirmed receiving %(amount)
 register_kind("payments.disputed", _l("The agency disputed the bank transfer for the contract %(no)s: %(reason)s"))
 register_kind("payments.cancelled", _l("The payment of the contract %(no)s was cancelled: the contract ended before payment."))
 register_kind("payments.account_needed", _l("Connect your Stripe account on your profile page to receive %(amount)s for the contract %(no)s."))
+register_kind("payments.partially_refunded", _l("%(refunded)s of the %(amount)s paid for the contract %(no)s was refunded at Stripe; the agency's transfer is reduced accordingly."))
+register_kind("payments.chargeback_opened", _l("The card holder disputed the payment of %(amount)s for the contract %(no)s with their bank (chargeback, status %(status)s); the transfer to the agency waits."))
+register_kind("payments.chargeback_closed", _l("The chargeback of the payment for the contract %(no)s was closed: %(status)s."))
+register_kind("payments.transfer_reversed", _l("%(reversed)s of the transfer for the contract %(no)s was reversed from your Stripe account."))
 register_kind("payments.offline_refund_due", _l("The contract %(no)s ended after a bank transfer of %(amount)s was recorded: the parties settle the refund between them."))
 
 
@@ -100,6 +104,10 @@ EVENT_LABELS = {
     "payment.cancelled": _l("Cancelled"),
     "payment.offline_refund_due": _l("Contract ended: refund to settle between the parties"),
     "payment.amount_mismatch": _l("Amount paid differs from the contract price"),
+    "payment.partially_refunded": _l("Part of the amount refunded at Stripe"),
+    "payment.chargeback_opened": _l("Chargeback opened by the card holder's bank"),
+    "payment.chargeback_updated": _l("Chargeback status changed"),
+    "payment.transfer_reversed": _l("Transfer to the agency reversed"),
 }
 
 
@@ -122,6 +130,12 @@ def history(payment: Payment | None) -> list[HistoryEntry]:
         except ValueError:
             data = {}
         detail = data.get("reason") or data.get("reference") or ""
+        if event.action.startswith("payment.chargeback"):
+            detail = f"{data.get('status', '')} · {format_fen(int(data.get('amount_fen') or 0))}"
+        elif event.action == "payment.partially_refunded":
+            detail = format_fen(int(data.get("refunded_fen") or 0))
+        elif event.action == "payment.transfer_reversed":
+            detail = format_fen(int(data.get("reversed_fen") or 0))
         rows.append(HistoryEntry(at=event.created_at, label=str(EVENT_LABELS.get(event.action, event.action)),
                                  actor=event.actor_label, detail=str(detail)))
     return rows
@@ -363,6 +377,9 @@ def execute_transfer(payment: Payment, *, now: datetime | None = None) -> bool:
     """
     contract = payment.contract
     if payment.status is not P.PAID or payment.transfer_requested_at is None:
+        return False
+    if payment.chargeback_open or payment.chargeback_status == "lost":
+        # The card holder's bank holds or took back the money: nothing to pay out meanwhile.
         return False
     account = account_of(contract.agency_org_id)
     if account is None or not account.is_ready:
@@ -678,11 +695,63 @@ def _handle_refund(provider, obj: dict, event_type: str) -> str:
     if payment.refund_id:
         refund = provider.retrieve_refund(payment.refund_id)
         return _apply_refund_status(payment, refund.status, actor=STRIPE)
-    refunds = provider.retrieve_payment_intent_refunds(intent)
-    if any(r.status == "succeeded" for r in refunds):
-        payment.refund_id = next(r.id for r in refunds if r.status == "succeeded")
+    # Refunds made at Stripe (its dashboard): all of the amount, or part of it.
+    succeeded = [r for r in provider.retrieve_payment_intent_refunds(intent) if r.status == "succeeded"]
+    total = min(sum(r.amount for r in succeeded), payment.amount_fen)
+    if succeeded and total >= payment.amount_fen:
+        payment.refund_id = succeeded[0].id
+        payment.refunded_fen = payment.amount_fen
         return _apply_refund_status(payment, "succeeded", actor=STRIPE)
+    if total > payment.refunded_fen:
+        return _record_partial_refund(payment, total)
     return "no change"
+
+
+def _record_partial_refund(payment: Payment, total_fen: int) -> str:
+    """Part of the amount went back to the enterprise at Stripe: the agency's transfer shrinks."""
+    contract = payment.contract
+    previous = payment.refunded_fen
+    payment.refunded_fen = total_fen
+    payment.version = payment.version + 1
+    db.session.flush()
+    record_event("payment.partially_refunded", payment, actor=STRIPE, payload={
+        "contract": contract.id, "refunded_fen": total_fen, "previously_fen": previous,
+        "transfer_fen": payment.transfer_fen})
+    for org in (contract.buyer, contract.agency):
+        notify_organisation(org, "payments.partially_refunded",
+                            params=_params(payment, refunded=format_fen(total_fen)),
+                            link=f"/contracts/{contract.id}/payment",
+                            dedupe_key=f"payment:{payment.id}:partial_refund:{total_fen}")
+    return "partially refunded"
+
+
+def _handle_dispute(provider, object_id: str) -> str:
+    """A card holder's chargeback: opened, updated, won or lost; the transfer waits while open."""
+    dispute = provider.retrieve_dispute(object_id)  # the current state, whatever the event order
+    payment = _payment_by(payment_intent_id=dispute.payment_intent_id)
+    if payment is None:
+        return "unknown payment"
+    if payment.chargeback_id == dispute.id and payment.chargeback_status == dispute.status:
+        return "no change"
+    contract = payment.contract
+    opened = payment.chargeback_id != dispute.id
+    payment.chargeback_id = dispute.id
+    payment.chargeback_status = dispute.status[:40]
+    payment.chargeback_fen = max(dispute.amount, 0)
+    payment.version = payment.version + 1
+    db.session.flush()
+    action = "payment.chargeback_opened" if opened else "payment.chargeback_updated"
+    record_event(action, payment, actor=STRIPE, payload={
+        "contract": contract.id, "dispute": dispute.id, "status": dispute.status,
+        "amount_fen": dispute.amount, "reason": dispute.reason})
+    kind = ("payments.chargeback_opened" if opened
+            else "payments.chargeback_closed" if not payment.chargeback_open else None)
+    if kind:
+        for org in (contract.buyer, contract.agency):
+            notify_organisation(org, kind, params=_params(payment, status=dispute.status),
+                                link=f"/contracts/{contract.id}/payment",
+                                dedupe_key=f"payment:{payment.id}:{kind}:{dispute.id}:{dispute.status}")
+    return f"chargeback {dispute.status}"
 
 
 def _handle_transfer(provider, object_id: str) -> str:
@@ -699,7 +768,25 @@ def _handle_transfer(provider, object_id: str) -> str:
         # The transfer was made but our record of it was lost (a crash before the commit).
         _record_transfer(payment, transfer.id, actor=STRIPE)
         return "transferred"
+    if payment.transfer_id == transfer.id and transfer.amount_reversed != payment.transfer_reversed_fen:
+        return _record_reversal(payment, transfer)
     return "no change"
+
+
+def _record_reversal(payment: Payment, transfer) -> str:
+    """The platform took (part of) a transfer back from the agency's account at Stripe."""
+    contract = payment.contract
+    payment.transfer_reversed_fen = max(transfer.amount_reversed, 0)
+    payment.version = payment.version + 1
+    db.session.flush()
+    record_event("payment.transfer_reversed", payment, actor=STRIPE, payload={
+        "contract": contract.id, "transfer": transfer.id, "reversed_fen": transfer.amount_reversed,
+        "transferred_fen": transfer.amount})
+    notify_organisation(contract.agency, "payments.transfer_reversed",
+                        params=_params(payment, reversed=format_fen(transfer.amount_reversed)),
+                        link=f"/contracts/{contract.id}/payment",
+                        dedupe_key=f"payment:{payment.id}:reversed:{transfer.amount_reversed}")
+    return "transfer reversed"
 
 
 def _handle_account(object_id: str) -> str:
@@ -746,6 +833,8 @@ def handle_webhook(payload: bytes, signature: str | None) -> str:
         outcome = _handle_refund(provider, obj, event_type)
     elif event_type.startswith("transfer.") and object_id:
         outcome = _handle_transfer(provider, object_id)
+    elif event_type.startswith("charge.dispute.") and object_id:
+        outcome = _handle_dispute(provider, object_id)
     elif event_type == "account.updated" and object_id:
         outcome = _handle_account(object_id)
     else:

@@ -65,7 +65,8 @@ class FakeStripe(stripe.HTTPClient):
         session = self.objects[session_id]
         intent = self._new_id("pi")
         session.update(status="complete", payment_status="paid", payment_intent=intent)
-        self.objects[intent] = {"id": intent, "object": "payment_intent", "status": "succeeded"}
+        self.objects[intent] = {"id": intent, "object": "payment_intent", "status": "succeeded",
+                                "amount": session["amount_total"]}
         return session
 
     def expire(self, session_id: str) -> dict:
@@ -129,8 +130,10 @@ class FakeStripe(stripe.HTTPClient):
             return self._ok(self.objects[segments[1]])
         if segments == ["refunds"] and method == "post":
             rid = self._new_id("re")
+            intent = self.objects.get(form["payment_intent"], {})
             obj = {"id": rid, "object": "refund", "status": self.refund_status,
-                   "payment_intent": form["payment_intent"]}
+                   "payment_intent": form["payment_intent"],
+                   "amount": int(form.get("amount") or intent.get("amount") or 0)}
             self.objects[rid] = obj
             return self._ok(obj)
         if segments == ["refunds"] and method == "get":
@@ -144,6 +147,8 @@ class FakeStripe(stripe.HTTPClient):
             obj = {"id": aid, "object": "account", "details_submitted": False, "payouts_enabled": False}
             self.objects[aid] = obj
             return self._ok(obj)
+        if segments[0] == "disputes" and method == "get":
+            return self._ok(self.objects[segments[1]])
         if segments[0] == "accounts" and method == "get":
             return self._ok(self.objects[segments[1]])
         if segments == ["account_links"]:

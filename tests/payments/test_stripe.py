@@ -444,3 +444,91 @@ def test_terminated_by_agreement_refunds_the_stripe_payment(fake_stripe, in_forc
     assert run_payment_settlements() == 1
     assert fake_stripe.posts("/v1/refunds")
     assert _payment(db, contract).status is P.REFUNDED
+
+
+def test_partial_refund_at_stripe_reduces_the_transfer(fake_stripe, in_force, db, browser, login_as, client):
+    s, contract, payment = _paid(fake_stripe, browser, login_as, client, db, in_force)
+    part = contract.price_fen // 4
+    fake_stripe.objects["re_dash"] = {"id": "re_dash", "object": "refund", "status": "succeeded",
+                                      "payment_intent": payment.payment_intent_id, "amount": part}
+    body = event("charge.refunded", {"id": "ch_1", "payment_intent": payment.payment_intent_id})
+    assert post_event(client, body).get_json()["outcome"] == "partially refunded"
+    payment = _payment(db, contract)
+    assert payment.status is P.PAID and payment.refunded_fen == part
+    assert payment.transfer_fen == contract.price_fen - part
+    login_as(s.owner)
+    page = browser.get(f"/contracts/{contract.id}/payment").get_data(as_text=True)
+    assert 'id="refunded-part"' in page and "Part of the amount refunded at Stripe" in page
+    # the same refund reported again changes nothing; the transfer pays out the rest
+    assert post_event(client, event("charge.refund.updated", {"id": "re_dash", "payment_intent":
+                                                               payment.payment_intent_id})).get_json()["outcome"] == "no change"
+    _ready_account(db, contract.agency_org_id)
+    _accept(contract, s)
+    db.session.commit()
+    assert run_payment_settlements() == 1
+    [call] = fake_stripe.posts("/v1/transfers")
+    assert call["form"]["amount"] == str(contract.price_fen - part)
+    assert _count(db, "payment.partially_refunded") == 1
+
+
+def test_chargeback_holds_the_transfer_until_won(fake_stripe, in_force, db, browser, login_as, client):
+    s, contract, payment = _paid(fake_stripe, browser, login_as, client, db, in_force)
+    fake_stripe.objects["dp_1"] = {"id": "dp_1", "object": "dispute", "status": "needs_response",
+                                   "amount": contract.price_fen, "reason": "fraudulent",
+                                   "payment_intent": payment.payment_intent_id}
+    assert post_event(client, event("charge.dispute.created", {"id": "dp_1"})).get_json()["outcome"] \
+        == "chargeback needs_response"
+    payment = _payment(db, contract)
+    assert payment.chargeback_open and payment.chargeback_fen == contract.price_fen
+    assert db.session.execute(sa.select(sa.func.count()).where(
+        Notification.kind == "payments.chargeback_opened", Notification.user_id == s.staff[1].id)).scalar() == 1
+    _ready_account(db, contract.agency_org_id)
+    _accept(contract, s)
+    db.session.commit()
+    assert run_payment_settlements() == 0 and not fake_stripe.posts("/v1/transfers")
+    login_as(s.staff[1])
+    page = browser.get(f"/contracts/{contract.id}/payment").get_data(as_text=True)
+    assert 'id="chargeback"' in page and "the transfer to the agency waits" in page
+
+    # an old "created" event delivered after the update: the dispute is fetched again, no change
+    fake_stripe.objects["dp_1"]["status"] = "won"
+    assert post_event(client, event("charge.dispute.closed", {"id": "dp_1"})).get_json()["outcome"] == "chargeback won"
+    assert post_event(client, event("charge.dispute.updated", {"id": "dp_1"})).get_json()["outcome"] == "no change"
+    assert not _payment(db, contract).chargeback_open
+    assert db.session.execute(sa.select(sa.func.count()).where(
+        Notification.kind == "payments.chargeback_closed", Notification.user_id == s.owner.id)).scalar() == 1
+    assert run_payment_settlements() == 1
+    assert _payment(db, contract).status is P.TRANSFERRED
+
+
+def test_lost_chargeback_keeps_the_money_from_the_agency(fake_stripe, in_force, db, browser, login_as, client):
+    s, contract, payment = _paid(fake_stripe, browser, login_as, client, db, in_force)
+    fake_stripe.objects["dp_2"] = {"id": "dp_2", "object": "dispute", "status": "lost",
+                                   "amount": contract.price_fen, "reason": "product_not_received",
+                                   "payment_intent": payment.payment_intent_id}
+    post_event(client, event("charge.dispute.closed", {"id": "dp_2"}))
+    _ready_account(db, contract.agency_org_id)
+    _accept(contract, s)
+    db.session.commit()
+    assert run_payment_settlements() == 0 and not fake_stripe.posts("/v1/transfers")
+    assert _count(db, "payment.chargeback_opened") == 1
+
+
+def test_transfer_reversal_is_recorded_once(fake_stripe, in_force, db, browser, login_as, client):
+    s, contract, payment = _paid(fake_stripe, browser, login_as, client, db, in_force)
+    _ready_account(db, contract.agency_org_id)
+    _accept(contract, s)
+    db.session.commit()
+    run_payment_settlements()
+    payment = _payment(db, contract)
+    fake_stripe.objects[payment.transfer_id]["amount_reversed"] = 5_000_00
+    body = event("transfer.reversed", {"id": payment.transfer_id})
+    assert post_event(client, body).get_json()["outcome"] == "transfer reversed"
+    assert post_event(client, event("transfer.updated", {"id": payment.transfer_id})).get_json()["outcome"] \
+        == "no change"
+    payment = _payment(db, contract)
+    assert payment.status is P.TRANSFERRED and payment.transfer_reversed_fen == 5_000_00
+    assert _count(db, "payment.transfer_reversed") == 1
+    login_as(s.staff[1])
+    page = browser.get(f"/contracts/{contract.id}/payment").get_data(as_text=True)
+    assert 'id="transfer-reversed"' in page and "¥5,000.00" in page
