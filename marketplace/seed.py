@@ -78,7 +78,10 @@ def load_demo(password: str | None = None, *, with_market: bool = True) -> dict[
         return created
     from marketplace.procurement.demo import load_procurement_demo
 
-    load_procurement_demo()
+    request_ids = load_procurement_demo()
+    from marketplace.contracts.demo import load_contracts_demo
+
+    load_contracts_demo(password, request_ids)
     from marketplace.credit.demo import load_credit_demo
 
     load_credit_demo(rng)

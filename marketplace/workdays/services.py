@@ -301,6 +301,7 @@ def import_year_schedule(year: int, text: str, *, actor) -> int:
     )
     return len(rows)
 
+
 def working_days_spans(pairs) -> list[int]:
     """``working_days_between(a, b)`` for many ``(a, b)`` pairs, on one calendar load (reports).
 
