@@ -22,6 +22,13 @@ The algorithm, byte for byte:
 4. Bidders are ranked by key, smallest first (comparing the hex strings or the raw bytes gives
    the same order). Rank 1 is selected; if it refuses or is ineligible, the award passes to
    rank 2, and so on.
+
+A random-inspection plan (双随机、一公开, ``/inspections/<id>.json``) holds two such draws under
+``draws``: ``agencies`` and ``inspectors``, each with its own seed and commitment and the frozen
+pool in ``bidders``. The first ``sample_size`` ids of each ranking are drawn. Inspectors are
+assigned in turn: with k inspectors drawn and m per inspection, the agency at rank r gets the
+inspectors at ranks ((r - 1) * m + j) mod k + 1 for j = 0 .. m - 1. The script checks both
+draws, the samples and the assignment.
 """
 
 import hashlib
@@ -80,6 +87,40 @@ def verify(result):
     return problems
 
 
+def assigned_ranks(agency_rank, inspector_count, per_check):
+    """The inspector ranks (from 1) assigned to the agency at ``agency_rank`` (from 1)."""
+    return sorted(((agency_rank - 1) * per_check + j) % inspector_count + 1 for j in range(per_check))
+
+
+def verify_inspection_plan(plan):
+    """Problems found in a published inspection plan (an empty list when everything checks out)."""
+    draws = plan.get("draws") or {}
+    problems = []
+    for name in ("agencies", "inspectors"):
+        draw = draws.get(name)
+        if not draw:
+            problems.append(f"the plan has no {name} draw")
+            continue
+        problems.extend(f"{name}: {p}" for p in verify({"draw": draw}))
+        if len(draw.get("seed") or "") == 64:
+            expected = [bidder for _, bidder, _ in ranking(draw["seed"], draw.get("bidders") or [])]
+            size = min(int(draw.get("sample_size") or 0), len(expected))
+            if draw.get("sample") != expected[:size]:
+                problems.append(f"{name}: the sample is not the first {size} of the ranking")
+    if problems:
+        return problems
+    agencies = draws["agencies"]["sample"]
+    k = len(draws["inspectors"]["sample"])
+    m = int((plan.get("plan") or {}).get("inspectors_per_check") or 0)
+    inspections = plan.get("inspections") or []
+    if [i.get("agency_id") for i in sorted(inspections, key=lambda i: i.get("rank", 0))] != agencies:
+        problems.append("the inspections are not the agencies drawn, in rank order")
+    for item in inspections:
+        if k and m and item.get("inspector_ranks") != assigned_ranks(item.get("rank", 0), k, m):
+            problems.append(f"inspection {item.get('rank')}: the inspectors are not the ones the rule assigns")
+    return problems
+
+
 def _load(source):
     if source == "-":
         return json.load(sys.stdin)
@@ -95,6 +136,15 @@ def main(argv):
         print(__doc__.strip().splitlines()[2])
         return 2
     result = _load(argv[1])
+    if "draws" in result:
+        problems = verify_inspection_plan(result)
+        for name, draw in sorted(result["draws"].items()):
+            print(name + ":", ", ".join(str(i) for i in draw.get("sample") or []))
+        for problem in problems:
+            print("MISMATCH:", problem)
+        if not problems:
+            print("OK: commitments, pools, rankings, samples and assignments all match.")
+        return 1 if problems else 0
     draw = result.get("draw") or {}
     if draw.get("seed"):
         for rank, bidder, k in ranking(draw["seed"], draw.get("bidders", [])):

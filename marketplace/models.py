@@ -5,10 +5,13 @@ from marketplace.agencies import models as agencies_models  # noqa: F401
 from marketplace.api import models as api_models  # noqa: F401
 from marketplace.audit import models as audit_models  # noqa: F401
 from marketplace.catalog import models as catalog_models  # noqa: F401
+from marketplace.complaints import models as complaints_models  # noqa: F401
 from marketplace.contracts import models as contracts_models  # noqa: F401
 from marketplace.core import uploads as uploads_models  # noqa: F401
 from marketplace.credit import models as credit_models  # noqa: F401
 from marketplace.delivery import models as delivery_models  # noqa: F401
+from marketplace.independence import models as independence_models  # noqa: F401
+from marketplace.inspections import models as inspections_models  # noqa: F401
 from marketplace.notifications import models as notifications_models  # noqa: F401
 from marketplace.payments import models as payments_models  # noqa: F401
 from marketplace.procurement import models as procurement_models  # noqa: F401

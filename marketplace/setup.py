@@ -139,6 +139,14 @@ def register_blueprints(app) -> None:
     app.register_blueprint(delivery_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(ratings_bp)
+    from marketplace.complaints import bp as complaints_bp
+
+    app.register_blueprint(complaints_bp)
+    from marketplace.independence import bp as independence_bp
+    from marketplace.inspections import bp as inspections_bp
+
+    app.register_blueprint(independence_bp)
+    app.register_blueprint(inspections_bp)
     from marketplace.oversight import bp as oversight_bp
 
     app.register_blueprint(oversight_bp)

@@ -61,6 +61,24 @@ def agency_is_sanctioned(org_id: int, on: date | None = None) -> bool:
     return bool(db.session.execute(sa.select(sanctioned_sql(sa.literal(org_id), on))).scalar())
 
 
+def conflicted_sql(org_id, department_id):
+    """SQL: true when the agency is barred from ``department_id``'s approval cases (红顶中介).
+
+    An active independence flag ties the agency to that department; ``org_id`` and
+    ``department_id`` are columns or expressions.
+    """
+    from marketplace.independence.eligibility import flagged_sql
+
+    return flagged_sql(org_id, department_id)
+
+
+def agency_is_conflicted(org_id: int, department_id: int) -> bool:
+    """Whether an active independence flag bars the agency from the department's approval cases."""
+    return bool(db.session.execute(
+        sa.select(conflicted_sql(sa.literal(org_id), sa.literal(department_id)))
+    ).scalar())
+
+
 def valid_qualification_sql(org_id, qualification_type_id, on: date):
     """SQL: the agency holds a certificate of that type valid on ``on``."""
     return (

@@ -987,6 +987,22 @@ def agency_directory(
 ):
     """Agencies (those with offers first), filtered; returns (pagination, cards in page order)."""
     on = on or eligibility.today()
+    stmt = agency_directory_query(q=q, region=region, category_id=category_id,
+                                  service_item_id=service_item_id, on=on)
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return pagination, agency_cards(pagination.items, on=on)
+
+
+def agency_directory_query(
+    *,
+    q: str = "",
+    region: str | None = None,
+    category_id: int | None = None,
+    service_item_id: int | None = None,
+    on: date | None = None,
+) -> sa.Select:
+    """The query behind :func:`agency_directory` (the page and the API share it)."""
+    on = on or eligibility.today()
     visible_count = (
         sa.select(sa.func.count(Listing.id))
         .where(Listing.organisation_id == Organisation.id, eligibility.listing_visible_sql(on))
@@ -1012,9 +1028,7 @@ def agency_directory(
         if service_item_id:
             offered = offered.where(Listing.service_item_id == service_item_id)
         stmt = stmt.where(offered.exists())
-    stmt = stmt.order_by(visible_count.desc(), Organisation.name, Organisation.id)
-    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    return pagination, agency_cards(pagination.items, on=on)
+    return stmt.order_by(visible_count.desc(), Organisation.name, Organisation.id)
 
 
 def agency_cards(orgs: list[Organisation], *, on: date | None = None) -> list[AgencyCard]:
@@ -1079,6 +1093,23 @@ def visible_listings(org_id: int, *, on: date | None = None) -> list[Listing]:
             .order_by(ServiceItem.code)
         ).scalars()
     )
+
+
+def public_listings_query(*, service_item_id: int | None = None, on: date | None = None) -> sa.Select:
+    """Every listing shown publicly today (optionally of one service item), with its current terms."""
+    on = on or eligibility.today()
+    stmt = (
+        sa.select(Listing)
+        .join(ListingVersion, _version_join())
+        .join(ServiceItem, ServiceItem.id == Listing.service_item_id)
+        .join(Organisation, Organisation.id == Listing.organisation_id)
+        .options(contains_eager(Listing.current), contains_eager(Listing.service_item),
+                 contains_eager(Listing.organisation))
+        .where(eligibility.listing_visible_sql(on))
+    )
+    if service_item_id is not None:
+        stmt = stmt.where(Listing.service_item_id == service_item_id)
+    return stmt
 
 
 def can_view_listing(user, listing: Listing, *, on: date | None = None) -> bool:

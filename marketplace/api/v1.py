@@ -158,3 +158,9 @@ class Checkpoints(MethodView):
 
 
 BLUEPRINTS = [(meta_bp, "/"), (calendar_bp, "/calendar"), (audit_bp, "/audit")]
+
+# The public read endpoints (catalogue, agencies, listings, announcements, contracts, credit,
+# blacklist) live in their own module; imported here so the list stays the one place to look.
+from marketplace.api.public import BLUEPRINTS as _PUBLIC_BLUEPRINTS  # noqa: E402
+
+BLUEPRINTS += _PUBLIC_BLUEPRINTS

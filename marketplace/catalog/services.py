@@ -611,6 +611,16 @@ def search_service_items(
     active_only: bool = True,
 ):
     """Service items filtered by category, approval item and text; a fixed number of queries."""
+    stmt = service_items_query(category_id=category_id, approval_item_id=approval_item_id, q=q,
+                               active_only=active_only)
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def service_items_query(
+    *, category_id: int | None = None, approval_item_id: int | None = None, q: str = "",
+    active_only: bool = True,
+) -> sa.Select:
+    """The catalogue query behind :func:`search_service_items` (the page and the API share it)."""
     stmt = sa.select(ServiceItem).options(
         joinedload(ServiceItem.category),
         selectinload(ServiceItem.approval_items),
@@ -628,8 +638,7 @@ def search_service_items(
         stmt = stmt.where(
             sa.or_(ServiceItem.name.like(pattern, escape="\\"), ServiceItem.code.like(pattern, escape="\\"))
         )
-    stmt = stmt.join(ServiceItem.category).order_by(ServiceCategory.sort_order, ServiceItem.code)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return stmt.join(ServiceItem.category).order_by(ServiceCategory.sort_order, ServiceItem.code)
 
 
 def service_item_choices(active_only: bool = True) -> list[ServiceItem]:

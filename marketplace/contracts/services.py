@@ -288,11 +288,18 @@ def contracts_of(org_id: int) -> list[Contract]:
 
 
 def public_notices(*, page: int = 1, per_page: int = 30):
-    """Contract notices (合同公告): contracts in force, newest first (public fields only)."""
-    return db.paginate(
-        sa.select(Contract).where(Contract.status.in_([ContractStatus.IN_FORCE, ContractStatus.COMPLETED]))
-        .order_by(Contract.in_force_at.desc(), Contract.id.desc()),
-        page=page, per_page=per_page, error_out=False,
+    """Contract notices (合同公告): contracts that came into force, newest first (public fields only)."""
+    return db.paginate(public_notices_query(), page=page, per_page=per_page, error_out=False)
+
+
+def public_notices_query() -> sa.Select:
+    """The query behind :func:`public_notices` (the page and the API share it): every contract
+    that came into force, including those completed or terminated since."""
+    return (
+        sa.select(Contract).where(sa.or_(
+            Contract.status.in_([ContractStatus.IN_FORCE, ContractStatus.COMPLETED]),
+            sa.and_(Contract.status == ContractStatus.TERMINATED, Contract.in_force_at.is_not(None))))
+        .order_by(Contract.in_force_at.desc(), Contract.id.desc())
     )
 
 

@@ -83,7 +83,7 @@ def verify():
 def certificate(contract_no: str):
     """The certificate of completion: the signing timeline, as a downloadable HTML page."""
     contract = services.find_by_number(contract_no)
-    if contract is None or contract.status not in (ContractStatus.IN_FORCE, ContractStatus.COMPLETED):
+    if contract is None or contract.in_force_at is None:
         abort(404)
     html = render_template("contracts/certificate.html", contract=contract,
                            version=services.current_version(contract),

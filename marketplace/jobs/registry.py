@@ -18,6 +18,7 @@ class Job:
 def all_jobs() -> list[Job]:
     """Every job, in the order they run."""
     from marketplace.audit.jobs import checkpoint_audit_chain
+    from marketplace.complaints.jobs import run_complaint_deadlines
     from marketplace.contracts.jobs import run_contract_deadlines
     from marketplace.credit.jobs import run_credit_decay
     from marketplace.delivery.jobs import run_delivery_deadlines
@@ -31,6 +32,8 @@ def all_jobs() -> list[Job]:
 
     return [
         Job("audit.checkpoint", checkpoint_audit_chain, "sign the audit chain head when due"),
+        Job("complaints.deadlines", run_complaint_deadlines,
+            "escalate unanswered objections, close lapsed ones, flag overdue complaints"),
         Job("procurement.deadlines", run_procurement_deadlines,
             "close bidding at deadlines, award, end objection periods"),
         Job("contracts.deadlines", run_contract_deadlines,

@@ -29,6 +29,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.models import Organisation, OrgKind, Role, User
 from marketplace.agencies.eligibility import (
+    agency_is_conflicted,
     agency_is_sanctioned,
     agency_qualifies_for,
     listing_visible_sql,
@@ -822,6 +823,10 @@ def bid_problems(req: PurchaseRequest, org: Organisation | None, now: datetime, 
     on = china_date(now)
     if agency_is_sanctioned(org.id, on):
         problems.append(_l("Your agency is suspended or blacklisted and cannot bid."))
+    if agency_is_conflicted(org.id, req.approval_case.department_id):
+        problems.append(_l("A regulator found your agency tied to %(department)s, the department "
+                           "deciding this approval case, so it may not take part in this request.",
+                           department=req.approval_case.department.name))
     if not agency_qualifies_for(org, req.service_item, on):
         problems.append(_l("Your agency holds no valid qualification meeting this service item's requirement."))
     for qtype in req.required_qualifications:
@@ -1164,7 +1169,18 @@ def award_request(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | None = 
     if pending_decisions(req):
         raise DomainError(_l("Confirm or reject the abnormally low prices first."))
     submitted = {b.id: b for b in _bids_of(req, BidStatus.SUBMITTED)}
-    entry = next((e for e in req.outcome["ranking"] if e["bid_id"] in submitted), None)
+    entry = None
+    # Eligibility is checked again at award time: a bidder flagged or sanctioned since the
+    # close loses its place, on the record, and the award goes to the next in the ranking.
+    for candidate in (e for e in req.outcome["ranking"] if e["bid_id"] in submitted):
+        bid = submitted[candidate["bid_id"]]
+        problems = bid_problems(req, bid.agency, now, check_status=False)
+        if not problems:
+            entry = candidate
+            break
+        bid.rejection_reason = record_text(problems[0])
+        BID_MACHINE.transition(bid, BidStatus.REJECTED, actor=actor, reason=bid.rejection_reason)
+        del submitted[bid.id]
     if entry is None:
         _fail(req, record_text(_l("No valid bid is left to award.")), actor=actor, now=now)
         return req
@@ -1346,6 +1362,11 @@ class AnnouncementFilters:
 
 def public_requests(filters: AnnouncementFilters, *, page: int = 1, per_page: int = 20):
     """Published announcements (never drafts), newest first, filtered."""
+    return db.paginate(public_requests_query(filters), page=page, per_page=per_page, error_out=False)
+
+
+def public_requests_query(filters: AnnouncementFilters) -> sa.Select:
+    """The query behind :func:`public_requests` (the page and the API share it)."""
     stmt = (
         sa.select(PurchaseRequest)
         .options(joinedload(PurchaseRequest.service_item), joinedload(PurchaseRequest.enterprise))
@@ -1360,7 +1381,7 @@ def public_requests(filters: AnnouncementFilters, *, page: int = 1, per_page: in
         stmt = stmt.where(PurchaseRequest.selection_method == filters.method)
     if filters.status:
         stmt = stmt.where(PurchaseRequest.status == filters.status)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return stmt
 
 
 def announcement_filter_items() -> list[ServiceItem]:

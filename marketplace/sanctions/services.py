@@ -805,6 +805,11 @@ def public_list(*, q: str = "", kind: str = "blacklist", page: int = 1, per_page
                        error_out=False)
 
 
+def public_list_query(*, q: str = "", kind: str = "blacklist", on: date | None = None) -> sa.Select:
+    """The query behind :func:`public_list` and the CSV (the API shares it)."""
+    return _public_query(q=q, kind=kind, on=on or china_day(utcnow()))
+
+
 def public_rows(*, q: str = "", kind: str = "blacklist", on: date | None = None,
                 limit: int = 10_000) -> list[SanctionCase]:
     """The same list, unpaged (for the CSV export)."""

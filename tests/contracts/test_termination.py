@@ -237,3 +237,15 @@ def test_nothing_happens_once_the_contract_ended(db, in_force):
     db.session.rollback()
     assert termination.unilateral_checks(_fresh(db, Contract, contract.id)) == []
     assert len(_terms(db, contract.id)) == 1
+
+
+def test_a_terminated_contract_stays_on_the_public_notices(db, client, in_force):
+    contract = in_force.contract
+    term = termination.propose_termination(contract, reason="协商解除", actor=in_force.owner)
+    termination.answer_termination(term, agree=True, actor=in_force.agent)
+    db.session.commit()
+    page = client.get("/contracts").get_data(as_text=True)
+    assert contract.contract_no in page and "Terminated" in page
+    assert client.get(f"/contracts/certificate/{contract.contract_no}").status_code == 200
+    [notice] = client.get("/api/v1/contract-notices").get_json()["items"]
+    assert notice["contract_no"] == contract.contract_no and notice["status"] == "terminated"
