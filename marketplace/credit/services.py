@@ -769,11 +769,13 @@ def published_formulas() -> tuple[Formula, ...]:
 
 
 def live_input_refs(org_id: int, kind, since: datetime, limit: int = 10) -> list[tuple[str, str, str]]:
-    """References of the agency's live inputs of ``kind`` since ``since`` (evidence for triggers)."""
+    """References of the agency's live inputs of ``kind`` (one kind or several) since ``since``,
+    newest first (evidence for triggers)."""
+    kinds = [CreditInputKind(k) for k in (kind if isinstance(kind, list | tuple) else (kind,))]
     rows = db.session.execute(
         sa.select(CreditInputRef.object_type, CreditInputRef.object_id, CreditInputRef.label)
         .join(CreditInput, CreditInput.id == CreditInputRef.input_id)
-        .where(CreditInput.organisation_id == org_id, CreditInput.kind == CreditInputKind(kind),
+        .where(CreditInput.organisation_id == org_id, CreditInput.kind.in_(kinds),
                CreditInput.effect == InputEffect.ADD, CreditInput.occurred_at >= since, _not_cancelled())
         .order_by(CreditInput.id.desc(), CreditInputRef.id).limit(limit)
     ).all()

@@ -55,13 +55,14 @@ from marketplace.delivery.states import DELIVERY_MACHINE, EXTENSION_MACHINE
 from marketplace.extensions import db
 from marketplace.notifications.kinds import register_kind
 from marketplace.notifications.services import notify_organisation
-from marketplace.procurement.models import RequestStatus
+from marketplace.procurement.models import PurchaseRequest, RequestStatus
 from marketplace.procurement.states import REQUEST_MACHINE
 from marketplace.workdays.services import (
     MAX_WORKING_DAYS,
     add_working_days,
     is_working_day,
     working_days_between,
+    working_days_spans,
 )
 
 log = logging.getLogger(__name__)
@@ -769,3 +770,91 @@ def accepted_results_for_case(user, case) -> list[tuple[Delivery, DeliverySubmis
         if accepted is not None:
             out.append((delivery, accepted))
     return out
+
+
+# --- the regulators' list of overdue deliveries ------------------------------------------------
+
+
+def clock_stopped_on(delivery: Delivery | None, today: date) -> date:
+    """The last day the agency's clock ran: today while it runs (or the work was not opened yet),
+    the latest version's day while the result is with the enterprise, the revision request's
+    day while the revision pauses the clock."""
+    if delivery is None:
+        return today
+    if delivery.status is DeliveryStatus.SUBMITTED and delivery.latest is not None:
+        return delivery.latest.submitted_on
+    if delivery.paused_since is not None:
+        return delivery.paused_since
+    return today
+
+
+def _clock_stopped_on_sql(today: date):
+    """``clock_stopped_on`` in SQL, over ``Delivery`` outer-joined to its contract."""
+    latest_on = (sa.select(sa.func.max(DeliverySubmission.submitted_on))
+                 .where(DeliverySubmission.delivery_id == Delivery.id).scalar_subquery())
+    return sa.case(
+        (Delivery.status == DeliveryStatus.SUBMITTED, latest_on),
+        (Delivery.paused_since.is_not(None), Delivery.paused_since),
+        else_=sa.literal(today, sa.Date),
+    )
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """One overdue delivery: its contract, the due date and the working days past it."""
+
+    contract: Contract
+    delivery: Delivery | None
+    due_date: date
+    overrun_days: int
+
+    @property
+    def status_label(self):
+        if self.delivery is not None and self.delivery.status is DeliveryStatus.SUBMITTED:
+            return _l("Submitted late, with the enterprise for acceptance")
+        return self.delivery.status.label if self.delivery else DeliveryStatus.IN_PROGRESS.label
+
+
+@dataclass(frozen=True)
+class OverduePage:
+    """A page of ``OverdueRow`` and the pagination it came from."""
+
+    rows: list[OverdueRow]
+    pagination: object
+    today: date
+
+
+def overdue_deliveries(today: date | None = None, *, page: int = 1, per_page: int = 50) -> OverduePage:
+    """Every delivery overdue on ``today`` (China), longest overdue first, for regulators.
+
+    Overdue: the contract is in force, the result is not accepted, and the agency held the work
+    past its due date on the working-day calendar. Time the result spends with the enterprise,
+    or a revision that pauses the clock, does not count against the agency (``clock_stopped_on``),
+    so a result handed over on time is not listed while the enterprise reviews it.
+    """
+    today = today or china_today()
+    due = sa.func.coalesce(Delivery.due_date, Contract.due_date)
+    stmt = (
+        sa.select(Contract)
+        .outerjoin(Delivery, Delivery.contract_id == Contract.id)
+        .where(Contract.status == ContractStatus.IN_FORCE, Contract.due_date.is_not(None),
+               sa.or_(Delivery.id.is_(None), Delivery.status != DeliveryStatus.ACCEPTED),
+               _clock_stopped_on_sql(today) > due)
+        .options(selectinload(Contract.agency), selectinload(Contract.buyer),
+                 selectinload(Contract.request).selectinload(PurchaseRequest.approval_case))
+        .order_by(due, Contract.id)
+    )
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    contracts_on_page = list(pagination.items)
+    deliveries = {d.contract_id: d for d in db.session.execute(
+        sa.select(Delivery).where(Delivery.contract_id.in_([c.id for c in contracts_on_page]))
+        .options(selectinload(Delivery.submissions))
+    ).scalars()} if contracts_on_page else {}
+    spans = []
+    for contract in contracts_on_page:
+        delivery = deliveries.get(contract.id)
+        due_date = delivery.due_date if delivery else contract.due_date
+        spans.append((contract, delivery, due_date, clock_stopped_on(delivery, today)))
+    days = working_days_spans((d, stop) for _, _, d, stop in spans)
+    rows = [OverdueRow(c, d, due_date, n) for (c, d, due_date, _), n in zip(spans, days, strict=True)]
+    return OverduePage(rows, pagination, today)

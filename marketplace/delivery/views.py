@@ -13,6 +13,7 @@ from marketplace.contracts.models import ContractStatus
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.forms import apply_domain_error
 from marketplace.core.uploads import send_stored_file
+from marketplace.core.web import page_arg
 from marketplace.delivery import bp, services
 from marketplace.delivery.forms import (
     DecisionForm,
@@ -230,6 +231,13 @@ def download(contract_id: int, file_id: int):
     except NotFound:
         abort(404)
     return send_stored_file(item.stored, as_attachment=request.args.get("download") == "1")
+
+
+@bp.get("/regulator/deliveries/overdue")
+@roles_required(Role.REGULATOR, Role.ADMIN)
+def overdue():
+    """Every delivery overdue today, longest first: contract, agency, enterprise, case, overrun."""
+    return render_template("delivery/overdue.html", overdue=services.overdue_deliveries(page=page_arg()))
 
 
 # --- panels for other pages -------------------------------------------------------------------

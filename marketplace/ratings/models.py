@@ -166,6 +166,10 @@ class Rating(db.Model):
     reply: Mapped[str | None] = mapped_column(sa.Text)
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replied_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Moderation of the reply, as of the comment: hidden with a reason, the text kept on file.
+    reply_hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_hidden_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reply_hidden_reason: Mapped[str] = mapped_column(sa.Text, default="")
 
     window: Mapped[RatingWindow] = relationship(back_populates="ratings")
     contract = relationship("Contract")
@@ -185,6 +189,10 @@ class Rating(db.Model):
         sa.CheckConstraint("reply IS NULL OR replied_at IS NOT NULL", name="reply_data"),
         sa.CheckConstraint(
             "comment_hidden_at IS NULL OR comment_hidden_reason <> ''", name="hidden_has_reason"
+        ),
+        sa.CheckConstraint(
+            "reply_hidden_at IS NULL OR (reply IS NOT NULL AND reply_hidden_reason <> '')",
+            name="reply_hidden_has_reason",
         ),
     )
 
@@ -207,6 +215,10 @@ class Rating(db.Model):
     @property
     def is_comment_hidden(self) -> bool:
         return self.comment_hidden_at is not None
+
+    @property
+    def is_reply_hidden(self) -> bool:
+        return self.reply_hidden_at is not None
 
     @property
     def audit_label(self) -> str:

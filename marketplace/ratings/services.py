@@ -11,8 +11,8 @@ moderation and the credit inputs.
   revealed at once; a rating given after that is public when given.
 - Revealing a rating about the agency records it in the agency's credit ledger (the mean of its
   dimensions), exactly once.
-- After the reveal the rated party may reply once; a regulator may hide an abusive comment with
-  a reason on the record, never a score.
+- After the reveal the rated party may reply once; a regulator may hide an abusive comment, or an
+  abusive reply, with a reason on the record (the text stays on file), never a score.
 
 Services flush and never commit; the caller commits once.
 """
@@ -68,6 +68,8 @@ register_kind("ratings.revealed", _l("The ratings of contract %(no)s are now pub
 register_kind("ratings.replied", _l("The rated party replied to your rating of contract %(no)s."))
 register_kind("ratings.comment_hidden", _l("A regulator hid the comment of your rating of contract "
                                            "%(no)s: %(reason)s"))
+register_kind("ratings.reply_hidden", _l("A regulator hid your reply to the rating of contract "
+                                         "%(no)s: %(reason)s"))
 
 
 def window_days() -> int:
@@ -419,6 +421,12 @@ def reply_to_rating(rating: Rating, *, text: str, actor, now: datetime | None = 
     return rating
 
 
+def _moderation_reason(reason: str, actor) -> str:
+    if getattr(actor, "role", None) is not Role.REGULATOR:
+        raise PermissionDenied(_l("Only a regulator can moderate ratings."))
+    return clean_text(reason, max_len=HIDE_REASON_MAX, field="reason", multiline=True)
+
+
 def hide_comment(rating: Rating, *, reason: str, actor, now: datetime | None = None) -> Rating:
     """A regulator hides an abusive comment; the scores stay and the reason is public.
 
@@ -427,9 +435,7 @@ def hide_comment(rating: Rating, *, reason: str, actor, now: datetime | None = N
         DomainError: no reason, the rating is not public, has no comment, or is already hidden.
     """
     now = now or utcnow()
-    if getattr(actor, "role", None) is not Role.REGULATOR:
-        raise PermissionDenied(_l("Only a regulator can moderate ratings."))
-    reason = clean_text(reason, max_len=HIDE_REASON_MAX, field="reason", multiline=True)
+    reason = _moderation_reason(reason, actor)
     if not rating.is_revealed or not rating.comment:
         raise DomainError(_l("Only the comment of a public rating can be hidden."))
     result = db.session.execute(
@@ -444,6 +450,34 @@ def hide_comment(rating: Rating, *, reason: str, actor, now: datetime | None = N
     notify_organisation(rating.author_org, "ratings.comment_hidden",
                         params={"no": rating.contract.contract_no, "reason": reason[:200]},
                         link=_link(rating.contract_id), dedupe_key=f"rating-hidden:{rating.id}")
+    return rating
+
+
+def hide_reply(rating: Rating, *, reason: str, actor, now: datetime | None = None) -> Rating:
+    """A regulator hides an abusive reply, as a comment: the reason is public in its place, the
+    text stays on file, and the rated party cannot reply again.
+
+    Raises:
+        PermissionDenied: not a regulator.
+        DomainError: no reason, the rating has no reply, or the reply is already hidden.
+    """
+    now = now or utcnow()
+    reason = _moderation_reason(reason, actor)
+    if rating.reply is None:
+        raise DomainError(_l("This rating has no reply to hide."))
+    result = db.session.execute(
+        sa.update(Rating).where(Rating.id == rating.id, Rating.reply.is_not(None),
+                                Rating.reply_hidden_at.is_(None))
+        .values(reply_hidden_at=now, reply_hidden_by_id=actor.id, reply_hidden_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise DomainError(_l("This reply is already hidden."))
+    db.session.refresh(rating)
+    record_event("rating.reply_hidden", rating, actor=actor, payload={"reason": reason})
+    notify_organisation(rating.subject_org, "ratings.reply_hidden",
+                        params={"no": rating.contract.contract_no, "reason": reason[:200]},
+                        link=_link(rating.contract_id), dedupe_key=f"rating-reply-hidden:{rating.id}")
     return rating
 
 
@@ -532,8 +566,9 @@ def public_summary(org_id: int) -> list[Summary]:
 
 
 def moderation_queue(*, limit: int = 100) -> list[Rating]:
-    """Public ratings with a comment, newest first, for regulators."""
+    """Public ratings with a comment or a reply, newest first, for regulators."""
     return list(db.session.execute(
-        sa.select(Rating).where(Rating.status == RatingStatus.REVEALED, Rating.comment != "")
+        sa.select(Rating).where(Rating.status == RatingStatus.REVEALED,
+                                sa.or_(Rating.comment != "", Rating.reply.is_not(None)))
         .order_by(Rating.revealed_at.desc(), Rating.id.desc()).limit(limit)
     ).scalars())

@@ -148,32 +148,48 @@ def organisation(org_id: int):
 @bp.get("/ratings/moderation")
 @roles_required(Role.REGULATOR)
 def moderation():
-    """Public ratings with comments, newest first, each with its moderation action."""
+    """Public ratings with comments or replies, newest first, each with its moderation actions."""
     return render_template("ratings/moderation.html", ratings=services.moderation_queue())
 
 
-@bp.route(f"/ratings/<{ID}:rating_id>/hide", methods=["GET", "POST"])
-@roles_required(Role.REGULATOR)
-def hide(rating_id: int):
-    """Hide an abusive comment with a reason on the record (the scores stay)."""
+def _moderate(rating_id: int, *, part: str):
+    """Hide the comment or the reply of a public rating, with a reason on the record."""
     try:
         rating = services.get_rating(rating_id)
     except DomainError:
         abort(404)
-    if not rating.is_revealed:
+    if not rating.is_revealed or (part == "reply" and rating.reply is None):
         abort(404)
+    hide = services.hide_reply if part == "reply" else services.hide_comment
     form = HideForm()
     status = 200
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
             try:
-                services.hide_comment(rating, reason=form.reason.data, actor=_actor(), now=utcnow())
+                hide(rating, reason=form.reason.data, actor=_actor(), now=utcnow())
             except DomainError as exc:
                 _fail(form, exc)
             else:
                 db.session.commit()
-                flash(_("The comment is hidden; the reason is shown in its place."), "success")
+                if part == "reply":
+                    flash(_("The reply is hidden; the reason is shown in its place."), "success")
+                else:
+                    flash(_("The comment is hidden; the reason is shown in its place."), "success")
                 return redirect(url_for("ratings.moderation"))
             rating = services.get_rating(rating_id)
-    return render_template("ratings/hide.html", rating=rating, form=form), status
+    return render_template("ratings/hide.html", rating=rating, form=form, part=part), status
+
+
+@bp.route(f"/ratings/<{ID}:rating_id>/hide", methods=["GET", "POST"])
+@roles_required(Role.REGULATOR)
+def hide(rating_id: int):
+    """Hide an abusive comment with a reason on the record (the scores stay)."""
+    return _moderate(rating_id, part="comment")
+
+
+@bp.route(f"/ratings/<{ID}:rating_id>/hide-reply", methods=["GET", "POST"])
+@roles_required(Role.REGULATOR)
+def hide_reply(rating_id: int):
+    """Hide an abusive reply of the rated party with a reason on the record."""
+    return _moderate(rating_id, part="reply")

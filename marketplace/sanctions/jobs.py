@@ -14,10 +14,14 @@ from marketplace.credit.models import CreditInputKind
 from marketplace.extensions import db
 from marketplace.sanctions import services
 from marketplace.sanctions.eligibility import sanctioned_ids
-from marketplace.sanctions.models import OPEN_STATUSES, SanctionCase
+from marketplace.sanctions.models import MAX_EVIDENCE, OPEN_STATUSES, SanctionCase
 from marketplace.sanctions.triggers import TRIGGERS
 
 log = logging.getLogger(__name__)
+
+# What lowers a grade and arose in a concrete contract and approval case.
+GRADE_INPUT_KINDS = (CreditInputKind.RATING_ENTERPRISE, CreditInputKind.RATING_APPROVAL_OFFICE,
+                     CreditInputKind.OVERRUN_DAYS)
 
 
 def _open_triggered() -> set[tuple[int, str]]:
@@ -26,6 +30,15 @@ def _open_triggered() -> set[tuple[int, str]]:
         .where(SanctionCase.status.in_(OPEN_STATUSES), SanctionCase.trigger_code.is_not(None))
     ).all()
     return {(r[0], r[1]) for r in rows}
+
+
+def _grade_evidence(org_id: int, since) -> list[tuple[str, str, str]]:
+    """The contracts and approval cases of the newest ratings and overruns behind a low grade."""
+    evidence: list[tuple[str, str, str]] = []
+    for ref in credit.live_input_refs(org_id, GRADE_INPUT_KINDS, since, limit=3 * MAX_EVIDENCE):
+        if ref[0] in ("contract", "approval_case") and all(ref[:2] != e[:2] for e in evidence):
+            evidence.append(ref)
+    return evidence[:MAX_EVIDENCE]
 
 
 def run_sanction_triggers(now) -> int:
@@ -40,7 +53,8 @@ def run_sanction_triggers(now) -> int:
     today = services.china_day(now)
     window = int(cfg.get("SANCTION_TRIGGER_WINDOW_DAYS", 365))
     since = now - timedelta(days=window)
-    candidates: list[tuple[str, int, str, dict, list]] = []
+    # (rule, agency, key, params, evidence); a grade's evidence is read only for a proposal to open
+    candidates: list[tuple[str, int, str, dict, list | None]] = []
 
     grade = (cfg.get("SANCTION_TRIGGER_GRADE") or "").strip().upper()
     if grade:
@@ -50,7 +64,7 @@ def run_sanction_triggers(now) -> int:
                 continue
             score = credit.credit_score_for(org_id)
             candidates.append(("credit_grade", org_id, f"credit_grade:{org_id}:{streak}",
-                               {"grade": grade, "score": f"{score:.2f}"}, []))
+                               {"grade": grade, "score": f"{score:.2f}"}, None))
     for code, kind, setting in (("complaints", CreditInputKind.COMPLAINT_UPHELD, "SANCTION_TRIGGER_COMPLAINTS"),
                                 ("refusals", CreditInputKind.SIGNING_REFUSAL, "SANCTION_TRIGGER_REFUSALS")):
         threshold = int(cfg.get(setting, 0) or 0)
@@ -70,6 +84,8 @@ def run_sanction_triggers(now) -> int:
     for code, org_id, key, params, evidence in candidates:
         if (org_id, code) in busy or org_id in excluded:
             continue
+        if evidence is None:
+            evidence = _grade_evidence(org_id, since)
         trigger = TRIGGERS[code]
         case = services.open_system_proposal(
             org_id, trigger_code=code, trigger_key=key, kind=trigger.kind, ground_code=trigger.ground_code,

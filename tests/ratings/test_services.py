@@ -239,6 +239,53 @@ def test_a_regulator_hides_a_comment_and_the_score_stays(finished, db):
         services.hide_comment(rating, reason="重复", actor=regulator)
 
 
+def test_a_regulator_hides_a_reply_as_a_comment(finished, db):
+    rating = finished.rate_enterprise(comment="报告质量一般，严重逾期。")
+    finished.rate_agency()
+    db.session.commit()
+    regulator = RegulatorFactory()
+    db.session.commit()
+    with pytest.raises(DomainError, match="no reply"):
+        services.hide_reply(rating, reason="人身攻击", actor=regulator)
+    services.reply_to_rating(rating, text="贵公司项目经理就是个骗子！", actor=finished.agent)
+    db.session.commit()
+    for someone in (finished.agent, finished.owner, finished.officer):
+        with pytest.raises(PermissionDenied):
+            services.hide_reply(rating, reason="人身攻击", actor=someone)
+    with pytest.raises(DomainError):
+        services.hide_reply(rating, reason="  ", actor=regulator)
+    services.hide_reply(rating, reason="含侮辱性言论", actor=regulator)
+    db.session.commit()
+    db.session.refresh(rating)
+    # hidden with the reason on the record; the reply stays on file, the rating is untouched
+    assert rating.is_reply_hidden and rating.reply_hidden_reason == "含侮辱性言论"
+    assert rating.reply_hidden_by_id == regulator.id
+    assert rating.reply == "贵公司项目经理就是个骗子！"
+    assert not rating.is_comment_hidden and (rating.quality, rating.mean_centi) == (2, 220)
+    event = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "rating.reply_hidden")).scalar_one()
+    assert event.actor_id == regulator.id and "含侮辱性言论" in event.payload
+    # the agency that wrote the reply is told why
+    note = db.session.execute(sa.select(Notification).where(
+        Notification.user_id == finished.agent.id, Notification.kind == "ratings.reply_hidden")).scalar_one()
+    assert "含侮辱性言论" in note.params
+    with pytest.raises(DomainError, match="already hidden"):
+        services.hide_reply(rating, reason="重复", actor=regulator)
+    db.session.rollback()
+    # one reply per rating: hiding it does not open a second one
+    with pytest.raises(DomainError, match="already been answered"):
+        services.reply_to_rating(rating, text="重新回复。", actor=finished.agent)
+
+
+def test_the_moderation_queue_lists_replies_too(finished, db):
+    rating = finished.rate_enterprise(comment="")
+    finished.rate_agency(comment="")
+    db.session.commit()
+    assert services.moderation_queue() == []
+    services.reply_to_rating(rating, text="逾期系因资料延迟。", actor=finished.agent)
+    db.session.commit()
+    assert services.moderation_queue() == [rating]
+
+
 def test_window_table_has_one_row_per_contract(finished, db):
     services.open_window(finished.contract)
     services.open_window(finished.contract)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from marketplace.accounts.models import Role
+from marketplace.ratings import services
 from marketplace.ratings.models import Rating, RatingStatus
 from tests.factories import EnterpriseFactory, RegulatorFactory, UserFactory
 
 FORM = {"quality": "2", "timeliness": "1", "attitude": "3", "fees": "2", "conduct": "3",
         "comment": "报告质量一般，严重逾期。"}
+ABUSE = "贵公司项目经理就是个骗子！"
 
 
 def _url(finished) -> str:
@@ -120,6 +122,59 @@ def test_a_regulator_hides_a_comment_from_the_moderation_page(finished, db, brow
     assert "Hidden by the regulator: 含侮辱性言论" in public
     db.session.refresh(rating)
     assert rating.quality == 2 and rating.status is RatingStatus.REVEALED
+
+
+def test_a_regulator_hides_a_reply_from_the_moderation_page(finished, db, browser, login_as, client):
+    rating = finished.rate_enterprise(comment="报告质量一般。")
+    finished.rate_agency()
+    db.session.commit()
+    services.reply_to_rating(rating, text=ABUSE, actor=finished.agent)
+    regulator = RegulatorFactory()
+    db.session.commit()
+    url = f"/ratings/{rating.id}/hide-reply"
+
+    # the agency may not moderate its own reply, nor anyone else's
+    login_as(finished.agent)
+    assert client.get(url).status_code == 403
+    assert browser.post(url, {"reason": "x"}, form_url="/").status_code == 403
+
+    login_as(regulator)
+    page = client.get("/ratings/moderation").get_data(as_text=True)
+    assert url in page and "Hide the reply" in page
+    form_page = client.get(url).get_data(as_text=True)
+    assert 'id="hide-form"' in form_page and ABUSE in form_page
+    assert "隐藏回复" in client.get(url + "?lang=zh_CN").get_data(as_text=True)
+    assert browser.post(url, {"reason": ""}).status_code == 400
+    resp = browser.post(url, {"reason": "含侮辱性言论"}, follow_redirects=True)
+    assert resp.status_code == 200 and "The reply is hidden" in resp.get_data(as_text=True)
+    # the moderation page no longer offers it; the form says it is done
+    assert url not in client.get("/ratings/moderation").get_data(as_text=True)
+    assert "This reply is already hidden." in client.get(url).get_data(as_text=True)
+    assert browser.post(url, {"reason": "重复"}).status_code == 400
+
+    # every public page shows the reason in the reply's place; the comment and scores stay
+    visitor = client.application.test_client()
+    for public_url in (f"/credit/agencies/{finished.contract.agency_org_id}",
+                       f"/ratings/organisations/{finished.contract.agency_org_id}"):
+        public = visitor.get(public_url).get_data(as_text=True)
+        assert ABUSE not in public
+        assert "Hidden by the regulator: 含侮辱性言论" in public and "报告质量一般。" in public
+    login_as(finished.owner)
+    contract_page = client.get(_url(finished)).get_data(as_text=True)
+    assert ABUSE not in contract_page and "Hidden by the regulator: 含侮辱性言论" in contract_page
+    db.session.refresh(rating)
+    assert rating.quality == 2 and not rating.is_comment_hidden
+
+
+def test_a_rating_without_a_reply_has_no_reply_to_hide(finished, db, client, login_as):
+    finished.rate_enterprise()
+    finished.rate_agency()
+    regulator = RegulatorFactory()
+    db.session.commit()
+    rating = db.session.execute(sa.select(Rating)).scalars().first()
+    login_as(regulator)
+    assert client.get(f"/ratings/{rating.id}/hide-reply").status_code == 404
+    assert client.get("/ratings/2147483647/hide-reply").status_code == 404
 
 
 def test_the_agency_cannot_moderate(finished, db, client, login_as):
