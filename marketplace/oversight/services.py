@@ -27,6 +27,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from marketplace.accounts.models import Organisation, OrgKind
 from marketplace.agencies.models import Listing, ListingStatus
 from marketplace.catalog.models import ServiceItem
+from marketplace.complaints.models import (
+    OPEN_COMPLAINT_STATUSES,
+    OPEN_OBJECTION_STATUSES,
+    Complaint,
+    ComplaintStatus,
+    Objection,
+    ObjectionStatus,
+)
 from marketplace.contracts.models import Contract
 from marketplace.core.csvsafe import to_csv
 from marketplace.credit.formula import GRADES
@@ -480,67 +488,41 @@ class OpenCase:
     link: tuple[str, dict] | None = None  # (endpoint, arguments) of the case's page
 
 
-def _objection_and_complaint_queries(filters: Filters):
-    """The two SELECTs of open objections and complaints (status, deadline, request, party).
-
-    Raises:
-        ImportError / AttributeError: the complaints domain is missing or not in this shape.
-    """
-    from marketplace.complaints.models import (
-        OPEN_COMPLAINT_STATUSES,
-        OPEN_OBJECTION_STATUSES,
-        Complaint,
-        ComplaintStatus,
-        Objection,
-        ObjectionStatus,
-    )
-
+def open_objections_and_complaints(filters: Filters) -> list[OpenCase]:
+    """Open objections and complaints with their current deadline (two queries), each linked to
+    its own page."""
     where = [region_clause(PurchaseRequest.region_code, filters.region)] if filters.region else []
     objection_deadline = sa.case(
         (Objection.status == ObjectionStatus.SUBMITTED, Objection.answer_deadline),
         else_=Objection.escalation_deadline,
     )
-    objections = (
-        sa.select(Objection.status, objection_deadline, PurchaseRequest.id, PurchaseRequest.round_number,
-                  PurchaseRequest.title, Organisation.name)
+    objections = db.session.execute(
+        sa.select(Objection.id, Objection.status, objection_deadline, PurchaseRequest.id,
+                  PurchaseRequest.round_number, PurchaseRequest.title, Organisation.name)
         .join(PurchaseRequest, PurchaseRequest.id == Objection.request_id)
         .join(Organisation, Organisation.id == Objection.objector_org_id)
         .where(Objection.status.in_(OPEN_OBJECTION_STATUSES), *where)
         .limit(OPEN_CASES_LIMIT)
-    )
+    ).all()
     complaint_deadline = sa.case(
         (Complaint.status == ComplaintStatus.SUBMITTED, Complaint.acceptance_deadline),
         else_=Complaint.decision_deadline,
     )
-    complaints = (
-        sa.select(Complaint.status, complaint_deadline, PurchaseRequest.id, PurchaseRequest.round_number,
-                  PurchaseRequest.title, Organisation.name)
+    complaints = db.session.execute(
+        sa.select(Complaint.id, Complaint.status, complaint_deadline, PurchaseRequest.id,
+                  PurchaseRequest.round_number, PurchaseRequest.title, Organisation.name)
         .join(PurchaseRequest, PurchaseRequest.id == Complaint.request_id)
         .join(Organisation, Organisation.id == Complaint.complainant_org_id)
         .where(Complaint.status.in_(OPEN_COMPLAINT_STATUSES), *where)
         .limit(OPEN_CASES_LIMIT)
-    )
-    return objections, complaints
-
-
-def open_objections_and_complaints(filters: Filters) -> list[OpenCase]:
-    """Open objections and complaints with their current deadline (two queries); [] while the
-    complaints domain (built alongside this dashboard) is not installed: the panel then shows
-    only the sanction proposals.
-    """
-    try:
-        objections, complaints = _objection_and_complaint_queries(filters)
-    except (ImportError, AttributeError):  # not installed yet, or its models are being reshaped
-        return []
-    objections = db.session.execute(objections).all()
-    complaints = db.session.execute(complaints).all()
+    ).all()
     cases = []
-    for kind, rows in ((_l("Objection"), objections), (_l("Complaint"), complaints)):
-        for status, deadline, request_id, round_number, title, party in rows:
+    for kind, rows, endpoint, arg in ((_l("Objection"), objections, "complaints.objection", "objection_id"),
+                                      (_l("Complaint"), complaints, "complaints.complaint", "complaint_id")):
+        for case_id, status, deadline, request_id, round_number, title, party in rows:
             cases.append(OpenCase(
                 str(kind), f"CG{request_id:06d}-{round_number} {title}", party, str(status.label),
-                _china_date(deadline) if deadline else None,
-                ("procurement.announcement", {"request_id": request_id}),
+                _china_date(deadline) if deadline else None, (endpoint, {arg: case_id}),
             ))
     return cases
 

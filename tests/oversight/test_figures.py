@@ -22,10 +22,10 @@ from datetime import date, timedelta
 
 import pytest
 
+import marketplace.complaints.models as complaints
 from marketplace.agencies.models import ListingStatus
 from marketplace.credit.models import CreditScore
 from marketplace.extensions import db as _db
-from marketplace.oversight import services
 from marketplace.procurement.models import RequestStatus, SelectionMethod
 from marketplace.sanctions.models import SanctionStatus
 from tests.factories import AgencyFactory, GovernmentFactory, ListingFactory, ServiceItemFactory
@@ -185,14 +185,7 @@ def test_csv_has_the_table_figures_and_no_formulas(client, login_as, regulator, 
     assert ",=cmd" not in cases
 
 
-def test_complaints_panel_tolerates_a_missing_complaints_domain(db, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "marketplace.complaints.models", None)
-    filters = services.Filters(start=date(2026, 3, 1), end=date(2026, 4, 30))
-    assert services.open_objections_and_complaints(filters) == []
-
-
 def test_open_objections_are_listed_with_their_deadline(client, login_as, regulator, market):
-    complaints = pytest.importorskip("marketplace.complaints.models")
     r1 = market["r1"]
     objector = AgencyFactory(name="昆明测试异议机构有限公司")
     _db.session.add(complaints.Objection(
@@ -208,6 +201,8 @@ def test_open_objections_are_listed_with_their_deadline(client, login_as, regula
     assert objections[0][2] == "昆明测试异议机构有限公司"
     assert objections[0][4] == "overdue 2026-03-20"  # the earliest deadline comes first
     assert rows[0] == objections[0]
+    html = client.get(URL, query_string=PERIOD).get_data(as_text=True)
+    assert "/objections/" in html  # each open case links to its own page
     # Outside the region of its request, the objection is not listed.
     rows = page(client, login_as, regulator, region="520000")["table-open_cases"][1:]
     assert [r for r in rows if r[0] == "Objection"] == []
