@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from marketplace.accounts.models import Organisation, Role, User
+from marketplace.accounts.models import Organisation, OrgKind, Role, User
 from marketplace.api.models import ApiToken
 from marketplace.api.scopes import SCOPES, scopes_for
 from marketplace.audit.services import record_event
@@ -129,3 +129,35 @@ def authenticate_token(secret: str) -> ApiToken | None:
         )
         db.session.commit()
     return token
+
+
+_ROLE_OF_KIND = {
+    OrgKind.GOVERNMENT: Role.APPROVAL_OFFICER,
+    OrgKind.ENTERPRISE: Role.ENTERPRISE_STAFF,
+    OrgKind.AGENCY: Role.AGENCY_STAFF,
+}
+
+
+class TokenActor:
+    """An API token acting for its organisation, as the organisation's own staff would.
+
+    The domain services check ``role`` and ``organisation_id`` exactly as for a signed-in user, so
+    a token of a department may do what its approval officers may, and no more. It has no user
+    id: the audit trail names the token instead.
+    """
+
+    is_authenticated = True
+    id = None
+
+    def __init__(self, token: ApiToken):
+        self.token = token
+        self.organisation = token.organisation
+        self.organisation_id = token.organisation_id
+        self.role = _ROLE_OF_KIND[token.organisation.kind]
+
+    @property
+    def audit_label(self) -> str:
+        return self.token.audit_label
+
+    def __repr__(self) -> str:
+        return f"<TokenActor {self.token.prefix} org={self.organisation_id}>"

@@ -164,3 +164,8 @@ BLUEPRINTS = [(meta_bp, "/"), (calendar_bp, "/calendar"), (audit_bp, "/audit")]
 from marketplace.api.public import BLUEPRINTS as _PUBLIC_BLUEPRINTS  # noqa: E402
 
 BLUEPRINTS += _PUBLIC_BLUEPRINTS
+
+# The approval systems' endpoints (cases, their results, request status).
+from marketplace.api.cases import BLUEPRINTS as _CASES_BLUEPRINTS  # noqa: E402
+
+BLUEPRINTS += _CASES_BLUEPRINTS

@@ -247,6 +247,13 @@ def get_contract_for(user, contract_id) -> Contract:
     return contract
 
 
+def contract_for_request(req: PurchaseRequest) -> Contract | None:
+    """The request's newest contract (an earlier one may have been refused and the award passed on)."""
+    return db.session.execute(
+        sa.select(Contract).where(Contract.request_id == req.id).order_by(Contract.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 def find_by_number(contract_no: str) -> Contract | None:
     """The contract with this number, if any."""
     contract_no = (contract_no or "").strip()[:60]
