@@ -39,7 +39,7 @@ from marketplace.contracts.signals import contract_terminated
 from marketplace.contracts.states import CONTRACT_MACHINE, TERMINATION_MACHINE
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound, PermissionDenied
-from marketplace.core.text import clean_text
+from marketplace.core.text import clean_text, is_db_id
 from marketplace.extensions import db
 from marketplace.notifications.kinds import register_kind
 from marketplace.notifications.services import notify_organisation
@@ -97,7 +97,7 @@ def get_termination(contract: Contract, termination_id) -> ContractTermination:
     Raises:
         NotFound: no such record on this contract.
     """
-    term = db.session.get(ContractTermination, termination_id) if isinstance(termination_id, int) else None
+    term = db.session.get(ContractTermination, termination_id) if is_db_id(termination_id) else None
     if term is None or term.contract_id != contract.id:
         raise NotFound(_l("This page does not exist."))
     return term

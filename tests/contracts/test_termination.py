@@ -166,6 +166,8 @@ def test_pages_refuse_bad_input_without_change(db, browser, login_as, in_force):
     assert resp.status_code == 302
     assert browser.post(f"/contracts/{contract.id}/termination/999999/agree", {},
                         form_url=f"/contracts/{contract.id}").status_code == 404
+    assert browser.post(f"/contracts/{contract.id}/termination/{10**20}/agree", {},
+                        form_url=f"/contracts/{contract.id}").status_code == 404
     assert _terms(db, contract.id) == []
     assert _fresh(db, Contract, contract.id).status is ContractStatus.IN_FORCE
 
