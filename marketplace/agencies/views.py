@@ -25,9 +25,8 @@ from marketplace.agencies.forms import (
 from marketplace.agencies.models import FeeKind, Listing, Practitioner, Qualification
 from marketplace.catalog import services as catalog_services
 from marketplace.core.errors import DomainError
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.uploads import send_stored_file
-from marketplace.core.web import page_arg
+from marketplace.core.web import current_actor, fail, page_arg
 from marketplace.extensions import db
 
 MAX_ID = 2**31 - 1
@@ -41,18 +40,8 @@ def _int_arg(name: str) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _org():
     return current_user.organisation
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 # --- public pages ----------------------------------------------------------------------------
@@ -156,10 +145,10 @@ def profile():
             codes = services.parse_region_codes(form.region_codes.data or "")
             services.update_profile(
                 _org(), introduction=form.introduction.data or "", website=form.website.data or "",
-                serves_nationwide=form.serves_nationwide.data, region_codes=codes, actor=_actor(),
+                serves_nationwide=form.serves_nationwide.data, region_codes=codes, actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your profile is saved."), "success")
@@ -176,10 +165,10 @@ def declaration():
         try:
             services.sign_declaration(
                 org, signer_name=form.signer_name.data, signer_position=form.signer_position.data,
-                decoupling_note=form.decoupling_note.data or "", actor=_actor(),
+                decoupling_note=form.decoupling_note.data or "", actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The independence declaration is signed and on record."), "success")
@@ -200,10 +189,10 @@ def add_practitioner():
         try:
             services.add_practitioner(
                 _org(), name=form.name.data, certificate_no=form.certificate_no.data,
-                specialty=form.specialty.data or "", actor=_actor(),
+                specialty=form.specialty.data or "", actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The practitioner is added."), "success")
@@ -215,7 +204,7 @@ def add_practitioner():
 @roles_required(Role.AGENCY_STAFF)
 def delete_practitioner(practitioner_id: int):
     person = services.get_own(Practitioner, practitioner_id, current_user.organisation_id)
-    services.remove_practitioner(person, actor=_actor())
+    services.remove_practitioner(person, actor=current_actor())
     db.session.commit()
     flash(_("The practitioner is removed."), "success")
     return redirect(url_for("agencies.profile") + "#practitioners")
@@ -245,7 +234,7 @@ def edit_qualification(qualification_id: int | None = None):
             certificate_no=form.certificate_no.data, level=form.level.data or "",
             issuer=form.issuer.data, valid_from=form.valid_from.data, valid_to=form.valid_to.data,
             # ``obj=existing`` fills the field with the stored scan; only a new upload counts.
-            scan=form.scan.data if isinstance(form.scan.data, FileStorage) else None, actor=_actor(),
+            scan=form.scan.data if isinstance(form.scan.data, FileStorage) else None, actor=current_actor(),
         )
         try:
             if existing:
@@ -253,7 +242,7 @@ def edit_qualification(qualification_id: int | None = None):
             else:
                 services.add_qualification(_org(), **fields)
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The qualification is saved."), "success")
@@ -265,7 +254,7 @@ def edit_qualification(qualification_id: int | None = None):
 @roles_required(Role.AGENCY_STAFF)
 def delete_qualification(qualification_id: int):
     qualification = services.get_own(Qualification, qualification_id, current_user.organisation_id)
-    services.remove_qualification(qualification, actor=_actor())
+    services.remove_qualification(qualification, actor=current_actor())
     db.session.commit()
     flash(_("The qualification is removed."), "success")
     return redirect(url_for("agencies.profile") + "#qualifications")
@@ -310,9 +299,9 @@ def new_listing():
     if form.validate_on_submit():
         item = next(i for i in items if i.id == form.service_item_id.data)
         try:
-            created = services.create_listing(org, item, _commitment(form), actor=_actor())
+            created = services.create_listing(org, item, _commitment(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The listing is saved as a draft. Publish it when you are ready."), "success")
@@ -337,9 +326,9 @@ def my_listing(listing_id: int):
     elif form.validate_on_submit():
         try:
             expected = int(form.version.data or found.current_version)
-            services.update_commitment(found, _commitment(form), actor=_actor(), expected_version=expected)
+            services.update_commitment(found, _commitment(form), actor=current_actor(), expected_version=expected)
         except (DomainError, ValueError) as exc:
-            _fail(form, exc if isinstance(exc, DomainError) else DomainError(_("Please reload the page.")))
+            fail(form, exc if isinstance(exc, DomainError) else DomainError(_("Please reload the page.")))
         else:
             db.session.commit()
             flash(_("The new commitments are in force from now; the old ones stay on record."), "success")
@@ -372,9 +361,9 @@ def _fill_commitment_form(form, found: Listing) -> None:
 def publish_listing(listing_id: int):
     found = _own_listing(listing_id)
     try:
-        services.publish_listing(found, actor=_actor())
+        services.publish_listing(found, actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("The listing is published."), "success")
@@ -390,9 +379,9 @@ def withdraw_listing(listing_id: int):
         flash(_("The reason is too long."), "danger")
         return redirect(url_for("agencies.my_listing", listing_id=listing_id))
     try:
-        services.withdraw_listing(found, actor=_actor(), reason=form.reason.data or None)
+        services.withdraw_listing(found, actor=current_actor(), reason=form.reason.data or None)
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("The listing is withdrawn."), "success")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
@@ -24,8 +23,7 @@ from marketplace.catalog.models import (
     ServiceCategory,
 )
 from marketplace.core.errors import DomainError
-from marketplace.core.forms import apply_domain_error
-from marketplace.core.web import page_arg
+from marketplace.core.web import current_actor, fail, page_arg
 from marketplace.extensions import db
 
 MAX_ID = 2**31 - 1
@@ -45,16 +43,6 @@ def _agency_services():
     from marketplace.agencies import services
 
     return services
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 # --- public pages ----------------------------------------------------------------------------
@@ -127,10 +115,10 @@ def admin_edit_approval_item(item_id: int | None = None):
         try:
             services.save_approval_item(
                 item, code=form.code.data, name=form.name.data, department=form.department.data,
-                legal_basis=form.legal_basis.data or "", is_active=form.is_active.data, actor=_actor(),
+                legal_basis=form.legal_basis.data or "", is_active=form.is_active.data, actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The approval item is saved."), "success")
@@ -171,7 +159,7 @@ def admin_import_approval_items():
         if text is not None:
             importer = services.import_service_items if is_service else services.import_approval_items
             try:
-                result = importer(text, actor=_actor())
+                result = importer(text, actor=current_actor())
             except DomainError as exc:
                 db.session.rollback()
                 flash(str(exc.message), "danger")
@@ -221,10 +209,10 @@ def admin_edit_service_item(item_id: int | None = None):
                 statutory_days=form.statutory_days.data, fee_basis=FeeBasis(form.fee_basis.data),
                 fee_document=form.fee_document.data or "", deliverable=form.deliverable.data or "",
                 description=form.description.data or "", is_active=form.is_active.data,
-                actor=_actor(),
+                actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The service item is saved."), "success")
@@ -246,10 +234,10 @@ def admin_categories(category_id: int | None = None):
         try:
             services.save_category(
                 category, code=form.code.data, name=form.name.data, sort_order=form.sort_order.data,
-                actor=_actor(),
+                actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The category is saved."), "success")
@@ -270,10 +258,10 @@ def admin_qualification_types(type_id: int | None = None):
         try:
             services.save_qualification_type(
                 qtype, code=form.code.data, name=form.name.data, issuer=form.issuer.data or "",
-                levels=form.levels.data or "", is_active=form.is_active.data, actor=_actor(),
+                levels=form.levels.data or "", is_active=form.is_active.data, actor=current_actor(),
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The qualification type is saved."), "success")

@@ -21,23 +21,13 @@ from marketplace.complaints.forms import (
 )
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.uploads import send_stored_file
+from marketplace.core.web import current_actor, fail
 from marketplace.extensions import db
 from marketplace.procurement.models import PurchaseRequest
 
 ID = "int(max=2147483647)"
 REGULATORS = (Role.REGULATOR, Role.ADMIN)
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 def _files(form) -> list:
@@ -85,10 +75,10 @@ def new_objection(request_id: int):
     form = ObjectionForm()
     if not problems and form.validate_on_submit():
         try:
-            obj = services.file_objection(req, grounds=form.grounds.data, files=_files(form), actor=_actor(),
+            obj = services.file_objection(req, grounds=form.grounds.data, files=_files(form), actor=current_actor(),
                                           submit=not form.save_draft.data, now=now)
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your objection is saved as a draft; submit it before the deadline.") if form.save_draft.data
@@ -125,9 +115,9 @@ def submit_objection(objection_id: int):
     obj = services.get_objection_for(current_user, objection_id)
     if ActionForm().validate_on_submit():
         try:
-            services.submit_objection(obj, actor=_actor())
+            services.submit_objection(obj, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("Your objection is submitted."), "success")
@@ -141,9 +131,9 @@ def answer_objection(objection_id: int):
     form = AnswerForm(prefix="answer")
     if form.validate_on_submit():
         try:
-            services.answer_objection(obj, text=form.text.data, files=_files(form), actor=_actor())
+            services.answer_objection(obj, text=form.text.data, files=_files(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your answer is on record; the objector has been told."), "success")
@@ -157,9 +147,9 @@ def accept_answer(objection_id: int):
     obj = services.get_objection_for(current_user, objection_id)
     if ActionForm().validate_on_submit():
         try:
-            services.accept_answer(obj, actor=_actor())
+            services.accept_answer(obj, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("You accepted the answer; the objection is resolved."), "success")
@@ -173,9 +163,9 @@ def escalate_objection(objection_id: int):
     form = EscalateForm(prefix="escalate")
     if form.validate_on_submit():
         try:
-            complaint = services.escalate_objection(obj, reasons=form.reasons.data or "", actor=_actor())
+            complaint = services.escalate_objection(obj, reasons=form.reasons.data or "", actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your objection is now complaint %(ref)s before the regulator.", ref=complaint.reference),
@@ -196,9 +186,9 @@ def new_complaint(request_id: int):
     if not problems and form.validate_on_submit():
         try:
             c = services.file_service_complaint(req, category=form.category.data, grounds=form.grounds.data,
-                                                files=_files(form), actor=_actor())
+                                                files=_files(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your complaint %(ref)s is with the regulator; it will be accepted or rejected by %(deadline)s.",
@@ -233,9 +223,9 @@ def accept_complaint(complaint_id: int):
     c = services.get_complaint_for(current_user, complaint_id)
     if ActionForm().validate_on_submit():
         try:
-            services.accept_complaint(c, actor=_actor())
+            services.accept_complaint(c, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("The complaint is accepted; decide it by %(deadline)s.",
@@ -250,9 +240,9 @@ def reject_complaint(complaint_id: int):
     form = ReasonForm(prefix="reject")
     if form.validate_on_submit():
         try:
-            services.reject_complaint(c, reason=form.reason.data, actor=_actor())
+            services.reject_complaint(c, reason=form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The complaint is not accepted; the complainant has been told why."), "success")
@@ -268,9 +258,9 @@ def decide_complaint(complaint_id: int):
     if form.validate_on_submit():
         try:
             services.decide_complaint(c, upheld=form.outcome.data == "upheld", text=form.text.data,
-                                      against=form.against.data, remedy=form.remedy.data, actor=_actor())
+                                      against=form.against.data, remedy=form.remedy.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The complaint is decided; the outcome is public on the announcement."), "success")
@@ -285,9 +275,9 @@ def withdraw_complaint(complaint_id: int):
     form = ReasonForm(prefix="withdraw")
     if form.validate_on_submit():
         try:
-            services.withdraw_complaint(c, reason=form.reason.data, actor=_actor())
+            services.withdraw_complaint(c, reason=form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your complaint is withdrawn."), "success")
@@ -342,9 +332,9 @@ def set_route():
     form = _route_form()
     if form.validate_on_submit():
         try:
-            services.set_route(form.service_item_id.data, form.regulator_org_id.data or None, actor=_actor())
+            services.set_route(form.service_item_id.data, form.regulator_org_id.data or None, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("The route is saved."), "success")

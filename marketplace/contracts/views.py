@@ -21,8 +21,7 @@ from marketplace.contracts.forms import (
 )
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.forms import apply_domain_error
-from marketplace.core.web import page_arg
+from marketplace.core.web import fail, flash_form_errors, page_arg
 from marketplace.extensions import db
 
 PARTY_ROLES = (Role.ENTERPRISE_STAFF, Role.AGENCY_STAFF)
@@ -34,19 +33,6 @@ def _load(contract_id) -> Contract:
         return services.get_contract_for(current_user, contract_id)
     except NotFound:
         abort(404)
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
-
-
-def _flash_form_errors(form) -> None:
-    for name, errors in form.errors.items():
-        label = getattr(getattr(form, name, None), "label", None)
-        for error in errors:
-            flash(f"{label.text}: {error}" if label else str(error), "danger")
 
 
 # --- public -----------------------------------------------------------------------------------
@@ -68,14 +54,14 @@ def verify():
         try:
             data = services.read_upload(upload.stream) if upload and upload.filename else None
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             if data is None and not form.contract_no.data:
                 flash(_("Upload a PDF or enter a contract number."), "warning")
             else:
                 outcome = services.verify_contract(data, form.contract_no.data)
     elif request.method == "POST":
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return render_template("contracts/verify.html", form=form, outcome=outcome)
 
 
@@ -135,12 +121,12 @@ def _termination_context(contract: Contract) -> dict:
 def _after_termination_step(contract_id: int, form, action, message: str):
     """Validate ``form``, run ``action`` (a service call), commit and say so; or flash why not."""
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("contracts.detail", contract_id=contract_id, _anchor="termination"))
     try:
         action(form)
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(message, "success")
@@ -213,7 +199,7 @@ def sign(contract_id: int):
     contract = _load(contract_id)
     form = SignForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("contracts.detail", contract_id=contract.id))
     try:
         version = int(form.version.data or 0)
@@ -227,7 +213,7 @@ def sign(contract_id: int):
     try:
         services.sign_contract(contract, data, actor=current_user._get_current_object())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Your signature was recorded."), "success")
@@ -241,13 +227,13 @@ def changes(contract_id: int):
     contract = _load(contract_id)
     form = ChangesForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return redirect(url_for("contracts.detail", contract_id=contract.id))
     try:
         version = services.propose_changes(contract, form.special_terms.data or "",
                                            actor=current_user._get_current_object())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Version %(n)d was created; both parties sign it anew.", n=version.version), "success")
@@ -297,7 +283,7 @@ def admin_edit_contract_template(item_id: int):
                 expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The contract template is saved; contracts drafted from now on use it."), "success")
@@ -314,7 +300,7 @@ def admin_remove_contract_template(item_id: int):
     try:
         templates_service.remove_template(item, actor=current_user._get_current_object())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Contracts for this service item now use the model contract."), "success")
@@ -329,7 +315,7 @@ def admin_preview_contract_template(item_id: int):
     try:
         rendered = templates_service.render_template_preview(item)
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
         return redirect(url_for("contracts.admin_edit_contract_template", item_id=item.id))
     return Response(rendered.pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="contract-template-{item.id}-preview.pdf"'})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import flash, request
+from flask_login import current_user
+
+from marketplace.core.forms import apply_domain_error
+from marketplace.extensions import db
 
 
 def safe_next(default: str) -> str:
@@ -23,3 +27,24 @@ def page_arg() -> int:
     except (TypeError, ValueError):
         return 1
     return min(max(page, 1), 100_000)
+
+
+def current_actor():
+    """The signed-in user as a plain object, to hand to the domain services."""
+    return current_user._get_current_object()
+
+
+def fail(form, exc) -> None:
+    """Undo the request's writes and show a refused action's message on its field, or as a flash."""
+    db.session.rollback()
+    if form is None or not apply_domain_error(form, exc):
+        flash(str(exc.message), "danger")
+
+
+def flash_form_errors(form) -> None:
+    """Flash a form's validation errors, each prefixed with its field's label (for forms whose
+    page cannot show the errors beside the fields, e.g. a form posted from another page)."""
+    for name, errors in form.errors.items():
+        label = getattr(getattr(form, name, None), "label", None)
+        for error in errors:
+            flash(f"{label.text}: {error}" if label else str(error), "danger")

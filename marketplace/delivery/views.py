@@ -11,9 +11,8 @@ from marketplace.accounts.permissions import roles_required
 from marketplace.contracts import termination
 from marketplace.contracts.models import ContractStatus
 from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.uploads import send_stored_file
-from marketplace.core.web import page_arg
+from marketplace.core.web import current_actor, fail, flash_form_errors, page_arg
 from marketplace.delivery import bp, services
 from marketplace.delivery.forms import (
     DecisionForm,
@@ -31,10 +30,6 @@ VIEW_ROLES = (*PARTY_ROLES, Role.APPROVAL_OFFICER, Role.REGULATOR, Role.ADMIN)
 ID = "int(max=2147483647)"
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _load(contract_id: int):
     """The contract and its delivery (opened on the first visit once the contract is in force)."""
     try:
@@ -44,25 +39,12 @@ def _load(contract_id: int):
     delivery = services.delivery_of(contract)
     if delivery is None:
         try:
-            delivery = services.open_delivery(contract, actor=_actor())
+            delivery = services.open_delivery(contract, actor=current_actor())
         except DomainError:
             db.session.rollback()
             abort(404)
         db.session.commit()
     return contract, delivery
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
-
-
-def _flash_form_errors(form) -> None:
-    for name, errors in form.errors.items():
-        label = getattr(getattr(form, name, None), "label", None)
-        for error in errors:
-            flash(f"{label.text}: {error}" if label else str(error), "danger")
 
 
 def _version(form) -> int | None:
@@ -110,9 +92,9 @@ def submit(contract_id: int):
         return _page(contract, delivery, submit_form=form, status=400)
     try:
         submission = services.submit_result(delivery, summary=form.summary.data,
-                                            files=request.files.getlist(form.files.name), actor=_actor())
+                                            files=request.files.getlist(form.files.name), actor=current_actor())
     except DomainError as exc:
-        _fail(form, exc)
+        fail(form, exc)
         contract, delivery = _load(contract_id)
         return _page(contract, delivery, submit_form=form, status=400)
     db.session.commit()
@@ -127,12 +109,12 @@ def accept(contract_id: int):
     contract, delivery = _load(contract_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back(contract_id)
     try:
-        submission = services.accept_delivery(delivery, version=_version(form), actor=_actor())
+        submission = services.accept_delivery(delivery, version=_version(form), actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Version %(n)d was accepted and attached to the approval case.", n=submission.version),
@@ -149,9 +131,9 @@ def revision(contract_id: int):
     if not form.validate_on_submit():
         return _page(contract, delivery, revision_form=form, status=400)
     try:
-        services.request_revision(delivery, reason=form.reason.data, version=_version(form), actor=_actor())
+        services.request_revision(delivery, reason=form.reason.data, version=_version(form), actor=current_actor())
     except DomainError as exc:
-        _fail(form, exc)
+        fail(form, exc)
         contract, delivery = _load(contract_id)
         return _page(contract, delivery, revision_form=form, status=400)
     db.session.commit()
@@ -169,9 +151,9 @@ def propose_extension(contract_id: int):
         return _page(contract, delivery, extension_form=form, status=400)
     try:
         services.propose_extension(delivery, new_due_date=form.new_due_date.data, reason=form.reason.data,
-                                   actor=_actor())
+                                   actor=current_actor())
     except DomainError as exc:
-        _fail(form, exc)
+        fail(form, exc)
         contract, delivery = _load(contract_id)
         return _page(contract, delivery, extension_form=form, status=400)
     db.session.commit()
@@ -183,15 +165,15 @@ def _answer(contract_id: int, ext_id: int, *, agree: bool, message):
     contract, delivery = _load(contract_id)
     form = ExtensionAnswerForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
         return _back(contract_id)
     try:
         ext = services.get_extension(delivery, ext_id)
-        services.decide_extension(ext, agree=agree, note=form.note.data or "", actor=_actor())
+        services.decide_extension(ext, agree=agree, note=form.note.data or "", actor=current_actor())
     except NotFound:
         abort(404)
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(message, "success")

@@ -9,25 +9,15 @@ from flask_login import current_user
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
 from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.text import clean_query, is_db_id
 from marketplace.core.uploads import send_stored_file
+from marketplace.core.web import current_actor, fail
 from marketplace.extensions import db
 from marketplace.independence import bp, services
 from marketplace.independence.forms import FlagForm, LiftForm, ResponseForm, SanctionFromFlagForm
 
 REGULATORS = (Role.REGULATOR, Role.ADMIN)
 ID = "int(max=2147483647)"
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 def _agency_arg():
@@ -74,9 +64,9 @@ def new_flag():
         try:
             flag = services.raise_flag(agency, department=form.department_id.data,
                                        link_kind=form.link_kind.data, evidence_text=form.evidence_text.data,
-                                       files=form.files.data or [], actor=_actor())
+                                       files=form.files.data or [], actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The flag is on record. The agency can no longer bid on this department's approval cases."),
@@ -108,9 +98,9 @@ def lift(flag_id: int):
     form = LiftForm(prefix="lift")
     if form.validate_on_submit():
         try:
-            services.lift_flag(flag, reason=form.reason.data, actor=_actor())
+            services.lift_flag(flag, reason=form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The flag is lifted; the agency may again bid on this department's approval cases."),
@@ -127,9 +117,9 @@ def propose_sanction(flag_id: int):
     if form.validate_on_submit():
         try:
             case = services.propose_sanction_from_flag(flag, kind=form.kind.data, facts=form.facts.data,
-                                                       end_date=form.end_date.data, actor=_actor())
+                                                       end_date=form.end_date.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The proposal is on record. Another regulator must decide it."), "success")
@@ -175,9 +165,9 @@ def respond(flag_id: int):
     form = ResponseForm()
     if form.validate_on_submit():
         try:
-            services.respond_to_flag(flag, text=form.text.data, actor=_actor())
+            services.respond_to_flag(flag, text=form.text.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your response is on record. The regulators will read it."), "success")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
 from marketplace.core.errors import DomainError
-from marketplace.core.forms import apply_domain_error
-from marketplace.core.web import page_arg
+from marketplace.core.web import current_actor, fail, page_arg
 from marketplace.extensions import db
 from marketplace.inspections import bp, services
 from marketplace.inspections.forms import ActionForm, CancelForm, PlanForm, ResultForm
@@ -18,16 +16,6 @@ from marketplace.procurement.selection import RandomDraw
 
 PLANNERS = (Role.REGULATOR, Role.ADMIN)
 ID = "int(max=2147483647)"
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 def _plan_input(form: PlanForm) -> services.PlanInput:
@@ -66,7 +54,7 @@ def public_plan_json(plan_id: int):
 @roles_required(*PLANNERS)
 def plans():
     return render_template("inspections/plans.html", plans=services.plans_for_regulators(),
-                           mine=services.my_inspections(_actor()))
+                           mine=services.my_inspections(current_actor()))
 
 
 @bp.route("/regulator/inspections/new", methods=["GET", "POST"])
@@ -75,9 +63,9 @@ def new_plan():
     form = PlanForm(service_items=services.service_item_choices())
     if form.validate_on_submit():
         try:
-            plan = services.create_plan(_plan_input(form), actor=_actor())
+            plan = services.create_plan(_plan_input(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The plan is saved as a draft; the seeds of its draw are committed."), "success")
@@ -95,9 +83,9 @@ def edit_plan(plan_id: int):
         form.service_item_id.data = plan.service_item_id or 0
     if form.validate_on_submit():
         try:
-            services.update_plan(plan, _plan_input(form), actor=_actor())
+            services.update_plan(plan, _plan_input(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The plan is saved."), "success")
@@ -110,7 +98,7 @@ def _manage_page(plan, status: int = 200, **forms):
     context.update(forms)
     results = {i.id: forms.get(f"result_{i.id}") or ResultForm(prefix=f"r{i.id}") for i in plan.inspections}
     return render_template(
-        "inspections/manage.html", plan=plan, results=results, me=_actor(),
+        "inspections/manage.html", plan=plan, results=results, me=current_actor(),
         pool_size=len(services.agency_pool_ids(plan)) if plan.status.value == "draft" else None,
         missing=services.missing_results(plan), **context,
     ), status
@@ -126,9 +114,9 @@ def _plan_action(plan_id: int, action, done: str):
     plan = services.get_plan(plan_id)
     if ActionForm().validate_on_submit():
         try:
-            action(plan, actor=_actor())
+            action(plan, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(done, "success")
@@ -155,9 +143,9 @@ def cancel(plan_id: int):
     form = CancelForm(prefix="cancel")
     if form.validate_on_submit():
         try:
-            services.cancel_plan(plan, reason=form.reason.data, actor=_actor())
+            services.cancel_plan(plan, reason=form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The plan is cancelled."), "success")
@@ -174,9 +162,9 @@ def record_result(plan_id: int, inspection_id: int):
     if form.validate_on_submit():
         try:
             services.record_result(inspection, result=form.result.data, findings=form.findings.data or "",
-                                   actor=_actor())
+                                   actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The result is on record."), "success")

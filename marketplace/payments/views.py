@@ -14,8 +14,8 @@ from marketplace.accounts.permissions import roles_required
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract
 from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.money import yuan_to_fen
+from marketplace.core.web import current_actor, fail
 from marketplace.extensions import csrf, db, talisman
 from marketplace.payments import bp, services
 from marketplace.payments.forms import DisputeForm, EmptyForm, OfflinePaymentForm
@@ -30,10 +30,6 @@ STRIPE_FORM_CSP = {**CSP, "form-action": ["'self'", "https://checkout.stripe.com
 ID = "int(max=2147483647)"
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _load(contract_id) -> Contract:
     try:
         return contracts.get_contract_for(current_user, contract_id)
@@ -43,12 +39,6 @@ def _load(contract_id) -> Contract:
 
 def _back(contract_id: int):
     return redirect(url_for("payments.show", contract_id=contract_id))
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 def _render(contract: Contract, *, offline_form=None, dispute_form=None, status: int = 200):
@@ -88,9 +78,9 @@ def record_offline(contract_id: int):
         return _render(contract, offline_form=form, status=400)
     data = services.OfflineInput(reference=form.reference.data, amount_fen=amount, paid_on=form.paid_on.data)
     try:
-        services.record_offline_payment(contract, data, actor=_actor())
+        services.record_offline_payment(contract, data, actor=current_actor())
     except DomainError as exc:
-        _fail(form, exc)
+        fail(form, exc)
         return _render(contract, offline_form=form, status=400)
     db.session.commit()
     flash(_("Your bank transfer was recorded; the agency will confirm receipt."), "success")
@@ -106,9 +96,9 @@ def confirm_offline(contract_id: int):
         flash(_("The form expired; please try again."), "danger")
         return _back(contract_id)
     try:
-        services.confirm_offline_payment(contract, actor=_actor())
+        services.confirm_offline_payment(contract, actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("You confirmed receipt of the payment."), "success")
@@ -124,9 +114,9 @@ def dispute_offline(contract_id: int):
     if not form.validate_on_submit():
         return _render(contract, dispute_form=form, status=400)
     try:
-        services.dispute_offline_payment(contract, form.reason.data, actor=_actor())
+        services.dispute_offline_payment(contract, form.reason.data, actor=current_actor())
     except DomainError as exc:
-        _fail(form, exc)
+        fail(form, exc)
         return _render(contract, dispute_form=form, status=400)
     db.session.commit()
     flash(_("You disputed the recorded bank transfer; the enterprise was told why."), "success")
@@ -145,12 +135,12 @@ def checkout(contract_id: int):
     here = url_for("payments.show", contract_id=contract_id)
     try:
         url = services.start_checkout(
-            contract, actor=_actor(),
+            contract, actor=current_actor(),
             success_url=f"{base}{url_for('payments.checkout_return', contract_id=contract_id)}",
             cancel_url=f"{base}{here}",
         )
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
         return _back(contract_id)
     db.session.commit()
     return redirect(url, code=303)
@@ -162,7 +152,7 @@ def checkout_return(contract_id: int):
     """Back from Stripe: ask Stripe at once rather than wait for the webhook."""
     contract = _load(contract_id)
     try:
-        payment = services.return_from_checkout(contract, actor=_actor())
+        payment = services.return_from_checkout(contract, actor=current_actor())
     except DomainError:
         db.session.rollback()
         payment = None
@@ -197,10 +187,10 @@ def connect():
     base = current_app.config.get("STRIPE_CONNECT_RETURN_URL") or (
         current_app.config.get("PUBLIC_BASE_URL", "").rstrip("/") + url_for("payments.connect_return"))
     try:
-        url = services.start_onboarding(current_user.organisation, actor=_actor(),
+        url = services.start_onboarding(current_user.organisation, actor=current_actor(),
                                         refresh_url=base, return_url=base)
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
         return redirect(url_for("payments.connect_page"))
     db.session.commit()
     return redirect(url, code=303)
@@ -213,9 +203,9 @@ def connect_return():
     account = services.account_of(current_user.organisation_id)
     if account is not None:
         try:
-            services.refresh_account(account, actor=_actor())
+            services.refresh_account(account, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
             account = services.account_of(current_user.organisation_id)
         else:
             db.session.commit()

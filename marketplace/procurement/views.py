@@ -14,9 +14,8 @@ from marketplace.audit.services import events_for
 from marketplace.catalog.models import ServiceItem
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.regions import is_valid_region
-from marketplace.core.web import page_arg
+from marketplace.core.web import current_actor, fail, flash_form_errors, page_arg
 from marketplace.extensions import db
 from marketplace.procurement import bp, services
 from marketplace.procurement.forms import (
@@ -43,10 +42,6 @@ from marketplace.procurement.selection import strategy_for
 CASE_ROLES = (Role.ENTERPRISE_STAFF, Role.APPROVAL_OFFICER, Role.REGULATOR, Role.ADMIN)
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
 def _load(model, obj_id):
     try:
         return services.get_by_id(model, obj_id)
@@ -66,19 +61,6 @@ def _own_request(request_id) -> PurchaseRequest:
     if req.enterprise_id != current_user.organisation_id:
         abort(404)
     return req
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
-
-
-def _flash_form_errors(form) -> None:
-    for field, errors in form.errors.items():
-        label = getattr(getattr(form, field, None), "label", None)
-        for error in errors:
-            flash(f"{label.text}: {error}" if label else str(error), "danger")
 
 
 # --- public pages ---------------------------------------------------------------------------
@@ -200,14 +182,14 @@ def new_case():
     if form.validate_on_submit():
         try:
             case = services.create_approval_case(
-                actor=_actor(), approval_item_id=form.approval_item_id.data,
+                actor=current_actor(), approval_item_id=form.approval_item_id.data,
                 project_name=form.project_name.data, service_item_ids=form.service_item_ids.data,
                 case_number=form.case_number.data, project_code=form.project_code.data,
                 department_id=form.department_id.data if "department_id" in form else None,
                 applicant_uscc=form.applicant_uscc.data if "applicant_uscc" in form else None,
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Case %(number)s opened.", number=case.case_number), "success")
@@ -237,14 +219,14 @@ def case_status(case_id: int):
     form = CaseStatusForm()
     if form.validate_on_submit():
         try:
-            services.set_case_status(found, CaseStatus(form.status.data), actor=_actor(), reason=form.reason.data)
+            services.set_case_status(found, CaseStatus(form.status.data), actor=current_actor(), reason=form.reason.data)
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("The case is now “%(status)s”.", status=found.status.label), "success")
     else:
-        _flash_form_errors(form)
+        flash_form_errors(form)
     return redirect(url_for("procurement.case", case_id=found.id))
 
 
@@ -314,9 +296,9 @@ def new_request(case_id: int, item_id: int):
     form = _request_form(item)
     if form.validate_on_submit():
         try:
-            req = services.create_request(found, item, _request_input(form), actor=_actor())
+            req = services.create_request(found, item, _request_input(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Draft saved. Check it, then publish it."), "success")
@@ -335,9 +317,9 @@ def edit_request(request_id: int):
     form = _request_form(req.service_item, req)
     if form.validate_on_submit():
         try:
-            services.update_request(req, _request_input(form), actor=_actor())
+            services.update_request(req, _request_input(form), actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Draft saved."), "success")
@@ -352,9 +334,9 @@ def edit_request(request_id: int):
 def publish_request(request_id: int):
     req = _own_request(request_id)
     try:
-        services.publish_request(req, actor=_actor())
+        services.publish_request(req, actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Published. Bidding is open until %(deadline)s.",
@@ -368,12 +350,12 @@ def cancel_request(request_id: int):
     req = _own_request(request_id)
     form = ReasonForm(prefix="cancel")
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         try:
-            services.cancel_request(req, form.reason.data, actor=_actor())
+            services.cancel_request(req, form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("The request is cancelled; the reason is public."), "success")
@@ -385,9 +367,9 @@ def cancel_request(request_id: int):
 def republish_request(request_id: int):
     req = _own_request(request_id)
     try:
-        copy = services.republish_request(req, actor=_actor())
+        copy = services.republish_request(req, actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
         return redirect(url_for("procurement.announcement", request_id=req.id))
     db.session.commit()
     flash(_("Round %(n)d drafted from the failed one. Check the deadline and publish it.", n=copy.round_number),
@@ -403,12 +385,12 @@ def add_exclusion(request_id: int):
     form.agency_id.choices = [(a.id, a.name) for a in
                               services.listed_agencies(req.service_item_id, services.china_date(utcnow()))]
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         try:
-            services.add_exclusion(req, form.agency_id.data, form.reason.data, actor=_actor())
+            services.add_exclusion(req, form.agency_id.data, form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("Exclusion added."), "success")
@@ -421,9 +403,9 @@ def remove_exclusion(exclusion_id: int):
     exclusion = _load(Exclusion, exclusion_id)
     req = _own_request(exclusion.request_id)
     try:
-        services.remove_exclusion(exclusion, actor=_actor())
+        services.remove_exclusion(exclusion, actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Exclusion removed."), "success")
@@ -437,13 +419,13 @@ def decide_bid(request_id: int, bid_id: int):
     bid = _load(Bid, bid_id)
     form = DecisionForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         try:
             services.decide_abnormal_bid(req, bid, confirm=form.decision.data == "confirm",
-                                         reason=form.reason.data, actor=_actor())
+                                         reason=form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("Decision recorded."), "success")
@@ -456,12 +438,12 @@ def pass_award(request_id: int):
     req = _own_request(request_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         try:
-            services.pass_award_to_next(req, form.reason.data, _actor())
+            services.pass_award_to_next(req, form.reason.data, current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("The award has passed on; the result page shows the record."), "success")
@@ -496,7 +478,7 @@ def bid(request_id: int):
         try:
             if own is None:
                 services.submit_bid(req, org=org, price_fen=form.price.data, days=form.days.data,
-                                    actor=_actor(), now=now)
+                                    actor=current_actor(), now=now)
                 message = _("Your sealed bid is submitted. Nobody else can see it before the deadline.")
             else:
                 try:
@@ -504,10 +486,10 @@ def bid(request_id: int):
                 except ValueError:
                     expected = 0
                 services.revise_bid(own, price_fen=form.price.data, days=form.days.data,
-                                    expected_version=expected, actor=_actor(), now=now)
+                                    expected_version=expected, actor=current_actor(), now=now)
                 message = _("Your bid is revised.")
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(message, "success")
@@ -524,9 +506,9 @@ def withdraw_bid(bid_id: int):
     if found.agency_id != current_user.organisation_id:
         abort(404)
     try:
-        services.withdraw_bid(found, actor=_actor())
+        services.withdraw_bid(found, actor=current_actor())
     except DomainError as exc:
-        _fail(None, exc)
+        fail(None, exc)
     else:
         db.session.commit()
         flash(_("Your bid is withdrawn. You may bid again until the deadline."), "success")
@@ -541,12 +523,12 @@ def decline_award(bid_id: int):
         abort(404)
     form = ReasonForm()
     if not form.validate_on_submit():
-        _flash_form_errors(form)
+        flash_form_errors(form)
     else:
         try:
-            services.decline_award(found, form.reason.data, actor=_actor())
+            services.decline_award(found, form.reason.data, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("You refused the award; it passes to the next in the ranking."), "success")

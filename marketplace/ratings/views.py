@@ -11,7 +11,7 @@ from marketplace.accounts.models import Organisation, OrgKind, Role
 from marketplace.accounts.permissions import roles_required
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError
-from marketplace.core.forms import apply_domain_error
+from marketplace.core.web import current_actor, fail
 from marketplace.extensions import db
 from marketplace.ratings import bp, services
 from marketplace.ratings.forms import HideForm, ReplyForm, rating_form_for
@@ -22,25 +22,15 @@ READERS = (*RATERS, Role.REGULATOR, Role.ADMIN)
 ID = "int(max=2147483647)"
 
 
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
-
-
 def _load_contract(contract_id: int):
     try:
-        return services.get_contract_for(_actor(), contract_id)
+        return services.get_contract_for(current_actor(), contract_id)
     except DomainError:
         abort(404)
 
 
 def _contract_page(contract, *, form=None, reply_forms=None, status: int = 200):
-    user = _actor()
+    user = current_actor()
     panel = services.panel_for(user, contract)
     if form is None and panel.can_rate:
         form = rating_form_for(panel.role)
@@ -93,7 +83,7 @@ def contract_ratings(contract_id: int):
 @roles_required(*RATERS)
 def rate(contract_id: int):
     contract = _load_contract(contract_id)
-    role = services.role_of(_actor(), contract)
+    role = services.role_of(current_actor(), contract)
     if role is None:
         abort(404)
     form = rating_form_for(role, formdata=request.form)
@@ -101,9 +91,9 @@ def rate(contract_id: int):
         scores = {d: int(getattr(form, d).data) for d in role.dimensions}
         try:
             rating = services.submit_rating(contract, scores=scores, comment=form.comment.data or "",
-                                            actor=_actor())
+                                            actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             if rating.is_revealed:
@@ -126,9 +116,9 @@ def reply(rating_id: int):
     form = ReplyForm(prefix=f"reply{rating.id}")
     if form.validate_on_submit():
         try:
-            services.reply_to_rating(rating, text=form.text.data, actor=_actor())
+            services.reply_to_rating(rating, text=form.text.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("Your reply is published."), "success")
@@ -167,9 +157,9 @@ def _moderate(rating_id: int, *, part: str):
         status = 400
         if form.validate_on_submit():
             try:
-                hide(rating, reason=form.reason.data, actor=_actor(), now=utcnow())
+                hide(rating, reason=form.reason.data, actor=current_actor(), now=utcnow())
             except DomainError as exc:
-                _fail(form, exc)
+                fail(form, exc)
             else:
                 db.session.commit()
                 if part == "reply":

@@ -11,9 +11,8 @@ from marketplace.accounts.permissions import roles_required
 from marketplace.core.csvsafe import to_csv
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError
-from marketplace.core.forms import apply_domain_error
 from marketplace.core.text import clean_query, is_db_id
-from marketplace.core.web import page_arg
+from marketplace.core.web import current_actor, fail, page_arg
 from marketplace.credit import services as credit
 from marketplace.extensions import db
 from marketplace.sanctions import bp, services
@@ -31,16 +30,6 @@ from marketplace.sanctions.models import SanctionCase
 from marketplace.sanctions.triggers import describe
 
 REGULATORS = (Role.REGULATOR, Role.ADMIN)
-
-
-def _actor():
-    return current_user._get_current_object()
-
-
-def _fail(form, exc: DomainError) -> None:
-    db.session.rollback()
-    if form is None or not apply_domain_error(form, exc):
-        flash(str(exc.message), "danger")
 
 
 def _kind_arg() -> str:
@@ -149,10 +138,10 @@ def propose():
                 agency, kind=form.kind.data, ground_code=form.ground_code.data, facts=form.facts.data,
                 start_date=form.start_date.data, end_date=form.end_date.data,
                 evidence=[(e.object_type.data, e.object_id.data, e.note.data) for e in form.evidence],
-                actor=_actor(), supersedes=supersedes,
+                actor=current_actor(), supersedes=supersedes,
             )
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The proposal is on record. Another regulator must decide it."), "success")
@@ -176,8 +165,8 @@ def _manage_page(found, status: int = 200, **forms):
         context["decide_form"].end_date.data = found.end_date
     return render_template(
         "sanctions/manage.html", case=found, now=now, today=services.china_day(now),
-        decision_problem=services.decision_problem(found, _actor(), now),
-        appeal_problem=services.appeal_problem(found, _actor()),
+        decision_problem=services.decision_problem(found, current_actor(), now),
+        appeal_problem=services.appeal_problem(found, current_actor()),
         pending_repair=next((r for r in found.repair_requests if r.status.value == "pending"), None),
         **context,
     ), status
@@ -195,9 +184,9 @@ def notify(case_id: int):
     found = services.get_case(case_id)
     if NotifyForm().validate_on_submit():
         try:
-            services.notify_agency(found, actor=_actor())
+            services.notify_agency(found, actor=current_actor())
         except DomainError as exc:
-            _fail(None, exc)
+            fail(None, exc)
         else:
             db.session.commit()
             flash(_("The agency is notified; its response period is open."), "success")
@@ -211,10 +200,10 @@ def decide(case_id: int):
     form = DecideForm(prefix="decide")
     if form.validate_on_submit():
         try:
-            services.decide_sanction(found, actor=_actor(), start_date=form.start_date.data,
+            services.decide_sanction(found, actor=current_actor(), start_date=form.start_date.data,
                                      end_date=form.end_date.data, reason=form.reason.data or "")
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The sanction is decided and published."), "success")
@@ -229,9 +218,9 @@ def withdraw(case_id: int):
     form = ReasonForm(prefix="withdraw")
     if form.validate_on_submit():
         try:
-            services.withdraw_sanction(found, actor=_actor(), reason=form.reason.data)
+            services.withdraw_sanction(found, actor=current_actor(), reason=form.reason.data)
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The proposal is withdrawn."), "success")
@@ -246,10 +235,10 @@ def decide_appeal(case_id: int):
     form = AppealDecisionForm(prefix="appeal")
     if form.validate_on_submit():
         try:
-            services.decide_appeal(found, actor=_actor(), outcome=form.outcome.data,
+            services.decide_appeal(found, actor=current_actor(), outcome=form.outcome.data,
                                    reason=form.reason.data, new_end_date=form.new_end_date.data)
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The appeal is decided."), "success")
@@ -265,10 +254,10 @@ def decide_repair(request_id: int):
     form = RepairDecisionForm(prefix="repair")
     if form.validate_on_submit():
         try:
-            services.decide_repair(req, actor=_actor(), approve=form.decision.data == "approve",
+            services.decide_repair(req, actor=current_actor(), approve=form.decision.data == "approve",
                                    reason=form.reason.data or "")
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(_("The credit-repair request is decided."), "success")
@@ -324,9 +313,9 @@ def _agency_action(case_id: int, prefix: str, action, done_message: str):
     form = TextForm(prefix=prefix)
     if form.validate_on_submit():
         try:
-            action(found, text=form.text.data, actor=_actor())
+            action(found, text=form.text.data, actor=current_actor())
         except DomainError as exc:
-            _fail(form, exc)
+            fail(form, exc)
         else:
             db.session.commit()
             flash(done_message, "success")
