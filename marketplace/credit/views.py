@@ -101,3 +101,21 @@ def credit_ref_url(object_type, object_id) -> str | None:
         return url_for(endpoint, **{arg: int(object_id)})
     except BuildError:
         return None
+
+
+@bp.app_template_global("credit_ref_text")
+def credit_ref_text(object_type, object_id, label: str = "") -> str:
+    """How a reference reads on the public pages: the kind, then the object's number or label.
+
+    A rating is labelled by its role code (``approval_office``), which reads as the role's name.
+    """
+    from marketplace.ratings.models import RatingRole
+
+    kind = getattr(object_type, "value", object_type)
+    if kind == RefType.RATING.value and label in RatingRole.__members__.values():
+        return str(RatingRole(label).label)
+    try:
+        kind_label = RefType(kind).label
+    except ValueError:
+        kind_label = kind
+    return f"{kind_label} {label or '#' + str(object_id)}"

@@ -32,6 +32,15 @@ def _open_triggered() -> set[tuple[int, str]]:
     return {(r[0], r[1]) for r in rows}
 
 
+def _used_keys(keys: list[str]) -> set[str]:
+    """The proposal keys that exist already, whatever became of their proposals (a withdrawn or
+    refused automatic proposal is not reopened for the same facts)."""
+    rows = db.session.execute(
+        sa.select(SanctionCase.trigger_key).where(SanctionCase.trigger_key.in_([k[:120] for k in keys]))
+    ).scalars()
+    return set(rows)
+
+
 def _grade_evidence(org_id: int, since) -> list[tuple[str, str, str]]:
     """The contracts and approval cases of the newest ratings and overruns behind a low grade."""
     evidence: list[tuple[str, str, str]] = []
@@ -79,10 +88,11 @@ def run_sanction_triggers(now) -> int:
     if not candidates:
         return 0
     busy = _open_triggered()
+    used = _used_keys([c[2] for c in candidates])
     excluded = sanctioned_ids({c[1] for c in candidates}, today)
     opened = 0
     for code, org_id, key, params, evidence in candidates:
-        if (org_id, code) in busy or org_id in excluded:
+        if (org_id, code) in busy or key[:120] in used or org_id in excluded:
             continue
         if evidence is None:
             evidence = _grade_evidence(org_id, since)

@@ -182,6 +182,28 @@ class Evidence:
     note: str = ""
 
 
+def _evidence_label(evidence) -> str:
+    """How the credit ledger names a piece of evidence: the number it was entered by, or for a
+    database id the object's own number (contract number, approval case number, complaint
+    reference; a rating by its role), else the note."""
+    from marketplace.complaints.models import Complaint
+    from marketplace.contracts.models import Contract
+    from marketplace.procurement.models import ApprovalCase
+    from marketplace.ratings.models import Rating
+
+    models = {RefType.CONTRACT: (Contract, "contract_no"), RefType.APPROVAL_CASE: (ApprovalCase, "case_number"),
+              RefType.COMPLAINT: (Complaint, "reference"), RefType.RATING: (Rating, "role")}
+    found = models.get(evidence.object_type)
+    obj_id = str(evidence.object_id)
+    if not obj_id.isdigit():  # entered by its number (e.g. SP2026000001): the number is the label
+        return f"{obj_id} · {evidence.note}"[:200] if evidence.note else obj_id[:200]
+    if found is not None and len(obj_id) <= 10 and is_db_id(int(obj_id)):
+        row = db.session.get(found[0], int(obj_id))
+        if row is not None:
+            return str(getattr(row, found[1]))[:200]
+    return evidence.note[:200]
+
+
 def _clean_evidence(items) -> list[Evidence]:
     cleaned: list[Evidence] = []
     for raw in items or ():
@@ -435,7 +457,7 @@ def decide_sanction(
         "proposer_id": case.proposer_id, "decider_id": actor.id,
     })
     refs = [("sanction", case.id, case.reference)] + [
-        (e.object_type.value, e.object_id, e.note[:200]) for e in case.evidence
+        (e.object_type.value, e.object_id, _evidence_label(e)) for e in case.evidence
         if e.object_type in (RefType.CONTRACT, RefType.APPROVAL_CASE, RefType.COMPLAINT, RefType.RATING)
     ][:9]
     credit.record_credit_input(case.organisation_id, CreditInputKind.SANCTION, level=case.kind.value,

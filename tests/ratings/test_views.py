@@ -66,6 +66,9 @@ def test_after_the_reveal_the_ratings_are_public_and_the_agency_replies(finished
     credit_page = client.get(f"/credit/agencies/{finished.contract.agency_org_id}").get_data(as_text=True)
     assert 'id="public-ratings"' in credit_page and "报告质量一般。" in credit_page
     assert "甲方付款及时。" not in credit_page  # about the enterprise, shown on its own page
+    # the ledger names the rating by who gave it, not by its role code
+    assert "Enterprise rating of the agency" in credit_page and "Rating enterprise" not in credit_page
+    assert finished.contract.contract_no in credit_page
     enterprise_page = client.get(f"/ratings/organisations/{finished.contract.buyer_org_id}").get_data(as_text=True)
     assert "甲方付款及时。" in enterprise_page
 

@@ -130,6 +130,8 @@ def test_decision_records_credit_webhook_signal_and_notice(db, world):
     assert entry.level.value == "blacklist"
     assert {(r.object_type.value, r.object_id) for r in entry.refs} == {
         ("sanction", str(case.id)), ("approval_case", "SP2026000001"), ("contract", "HT-9")}
+    # the ledger names each piece of evidence by its number, the note only beside it
+    assert {r.label for r in entry.refs} == {case.reference, "SP2026000001 · 安全预评价", "HT-9"}
     delivery = db.session.execute(sa.select(WebhookDelivery)).scalar_one()
     body = json.loads(delivery.payload)
     assert body["type"] == "sanction.decided"
