@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import Role
 from marketplace.audit.models import AuditEvent
 from marketplace.core.errors import InvalidTransition
+from marketplace.independence import services
 from marketplace.independence.models import FlagStatus, IndependenceFlag
 from marketplace.independence.states import FLAG_MACHINE, TRANSITIONS
 from tests.factories import AgencyFactory, UserFactory
@@ -121,3 +122,20 @@ def test_the_declaration_page_warns_about_an_active_flag(world, db, client, logi
     assert flag.reference in page and f"tied to {s.case.department.name}" in page
     login_as(s.staff[1])
     assert flag.reference not in client.get("/agency/declaration").get_data(as_text=True)
+
+
+def test_the_public_agency_page_shows_an_active_finding_until_it_is_lifted(world, db, client):
+    s = world.s
+    agency = s.agencies[0]
+    assert 'id="independence-findings"' not in client.get(f"/agencies/{agency.id}").get_data(as_text=True)
+    flag = world.flag()
+    db.session.commit()
+    page = client.get(f"/agencies/{agency.id}").get_data(as_text=True)
+    assert 'id="independence-findings"' in page and flag.reference in page
+    assert f"tied to {s.case.department.name}" in page
+    assert EVIDENCE not in page  # the finding is public, the regulator's evidence is not
+    other = client.get(f"/agencies/{s.agencies[1].id}").get_data(as_text=True)
+    assert 'id="independence-findings"' not in other
+    services.lift_flag(flag, reason="已完成脱钩改制。", actor=world.r2)
+    db.session.commit()
+    assert flag.reference not in client.get(f"/agencies/{agency.id}").get_data(as_text=True)
