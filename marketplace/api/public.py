@@ -8,6 +8,7 @@ cursor is stable; nothing here decides on its own what the public may see.
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import url_for
 from flask.views import MethodView
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -15,12 +16,14 @@ from flask_smorest import Blueprint
 from marketplace.accounts.models import Organisation
 from marketplace.agencies import services as agencies
 from marketplace.agencies.models import Listing
+from marketplace.api.common import ID
 from marketplace.api.pagination import CursorArgs, page
 from marketplace.api.schemas import ErrorSchema, page_schema
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import ServiceItem
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract
+from marketplace.core.errors import NotFound
 from marketplace.core.regions import is_valid_region
 from marketplace.core.text import MAX_DB_INT
 from marketplace.credit import services as credit
@@ -30,8 +33,6 @@ from marketplace.procurement.models import PurchaseRequest, RequestStatus, Selec
 from marketplace.sanctions import services as sanctions
 from marketplace.sanctions.grounds import ground_title
 from marketplace.sanctions.models import SanctionCase
-
-ID = f"int(max={MAX_DB_INT})"  # larger ids never match: a JSON 404, never a database error
 
 catalog_bp = Blueprint("api_catalog", __name__, description="The catalogue of intermediary services")
 agencies_bp = Blueprint("api_agencies", __name__, description="The agency directory")
@@ -161,6 +162,48 @@ class Listings(MethodView):
         stmt = agencies.public_listings_query(service_item_id=args["service_item"])
         items, cursor = page(stmt, Listing.id, args)
         return {"items": items, "next_cursor": cursor}
+
+
+class ListingVersionSchema(ma.Schema):
+    version = ma.fields.Integer()
+    valid_from = ma.fields.DateTime()
+    fee_kind = ma.fields.Function(lambda v: v.fee_kind.value)
+    fee_min_fen = ma.fields.Integer(allow_none=True)
+    fee_max_fen = ma.fields.Integer(allow_none=True)
+    discount_bp = ma.fields.Integer(allow_none=True)
+    time_limit_days = ma.fields.Integer()
+    change_note = ma.fields.String()
+
+
+class ListingDetailSchema(ListingSchema):
+    statutory_days = ma.fields.Integer(attribute="service_item.statutory_days", allow_none=True)
+    fee_document = ma.fields.String(attribute="service_item.fee_document")
+    history = ma.fields.List(ma.fields.Nested(ListingVersionSchema),
+                             metadata={"description": "every version of the commitments, newest first"})
+    web_url = ma.fields.String(metadata={"description": "the listing's public page"})
+
+
+class _ListingPage:
+    """A listing with what its page adds (the history, the address), for the schema."""
+
+    def __init__(self, listing: Listing, history, web_url: str):
+        self._listing, self.history, self.web_url = listing, history, web_url
+
+    def __getattr__(self, name):
+        return getattr(self._listing, name)
+
+
+@listings_bp.route(f"/<{ID}:listing_id>")
+class ListingView(MethodView):
+    @listings_bp.response(200, ListingDetailSchema)
+    @_not_found_doc(listings_bp)
+    def get(self, listing_id):
+        """One listing shown publicly today, as its page shows it: the commitments in force and their history."""
+        listing = agencies.get_listing(listing_id)
+        if not agencies.can_view_listing(None, listing):
+            raise NotFound(_l("This listing does not exist."))
+        return _ListingPage(listing, agencies.listing_history(listing.id),
+                            url_for("agencies.listing", listing_id=listing.id, _external=True))
 
 
 # --- agencies --------------------------------------------------------------------------------

@@ -16,6 +16,13 @@ SCOPES: dict[str, tuple[object, frozenset[OrgKind]]] = {
     "requests:write": (_l("Create, publish and award purchase requests"), frozenset({OrgKind.ENTERPRISE})),
     "bids:write": (_l("Submit, revise and withdraw bids"), frozenset({OrgKind.AGENCY})),
     "webhooks:manage": (_l("Register endpoints for event push"), frozenset(OrgKind)),
+    "delivery:review": (_l("Accept delivered results, ask for revisions and answer due-date proposals"),
+                        frozenset({OrgKind.ENTERPRISE})),
+    "listings:write": (_l("Read, publish, change and withdraw your listings"), frozenset({OrgKind.AGENCY})),
+    "contracts:read": (_l("Read your contracts and the delivery of their results"),
+                       frozenset({OrgKind.ENTERPRISE, OrgKind.AGENCY, OrgKind.GOVERNMENT})),
+    "delivery:write": (_l("Deliver results (agencies) and propose later due dates (either party)"),
+                       frozenset({OrgKind.ENTERPRISE, OrgKind.AGENCY})),
 }
 
 

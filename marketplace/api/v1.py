@@ -169,3 +169,18 @@ BLUEPRINTS += _PUBLIC_BLUEPRINTS
 from marketplace.api.cases import BLUEPRINTS as _CASES_BLUEPRINTS  # noqa: E402
 
 BLUEPRINTS += _CASES_BLUEPRINTS
+
+# An enterprise's own purchase requests, bids, awards and delivery reviews.
+from marketplace.api.enterprise import BLUEPRINTS as _ENTERPRISE_BLUEPRINTS  # noqa: E402
+
+BLUEPRINTS += _ENTERPRISE_BLUEPRINTS
+
+# An agency's own listings and bids.
+from marketplace.api.agency import BLUEPRINTS as _AGENCY_BLUEPRINTS  # noqa: E402
+
+BLUEPRINTS += _AGENCY_BLUEPRINTS
+
+# Contracts and their delivery, for the parties.
+from marketplace.api.contracts_api import BLUEPRINTS as _CONTRACTS_BLUEPRINTS  # noqa: E402
+
+BLUEPRINTS += _CONTRACTS_BLUEPRINTS

@@ -186,6 +186,61 @@ def _file_refs(items: list[Evidence]) -> list[dict]:
             for e in items]
 
 
+# --- event push (webhooks): in the transaction of the change, to those who may see it on the site ---
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _emit_objection(obj: Objection, event_type: str, **extra) -> None:
+    """Objections are seen by the objector and the enterprise only (``can_view_objection``)."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    req = obj.request
+    emit(event_type, {
+        "objection_id": obj.id, "reference": obj.reference, "status": obj.status.value,
+        "request_id": req.id, "request_reference": req.reference, "objector_org_id": obj.objector_org_id,
+        "enterprise_org_id": req.enterprise_id, "submitted_at": _iso(obj.submitted_at),
+        "answer_deadline": _iso(obj.answer_deadline), "escalation_deadline": _iso(obj.escalation_deadline),
+        "web_url": web_url(_link_objection(obj)), **extra,
+    }, audience=[obj.objector_org_id, req.enterprise_id])
+
+
+def _emit_complaint(c: Complaint, event_type: str, **extra) -> None:
+    """An open or closed complaint is seen by its parties and the regulators who handle it; no text."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    audience = {c.complainant_org_id, c.agency_org_id, c.enterprise_org_id}
+    audience.update(u.organisation_id for u in responsible_regulators(c))
+    emit(event_type, {
+        "complaint_id": c.id, "reference": c.reference, "kind": c.kind.value, "category": c.category.value,
+        "status": c.status.value, "request_id": c.request_id, "request_reference": c.request.reference,
+        "objection_id": c.objection_id, "contract_id": c.contract_id,
+        "complainant_org_id": c.complainant_org_id, "agency_org_id": c.agency_org_id,
+        "enterprise_org_id": c.enterprise_org_id, "regulator_org_id": c.regulator_org_id,
+        "acceptance_deadline": _iso(c.acceptance_deadline), "decision_deadline": _iso(c.decision_deadline),
+        "web_url": web_url(_link_complaint(c)), **extra,
+    }, audience=sorted(audience))
+
+
+def _emit_outcome(c: Complaint) -> None:
+    """A decided complaint is public on the announcement page: what that page shows, to everyone."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    emit("complaint.decided", {
+        "complaint_id": c.id, "reference": c.reference, "kind": c.kind.value, "status": c.status.value,
+        "request_id": c.request_id, "request_reference": c.request.reference,
+        "upheld_against": c.upheld_against.value if c.upheld_against else None,
+        "remedy": c.remedy.value if c.remedy else None, "decided_at": _iso(c.decided_at),
+        "decision_text": c.decision_text,
+        "web_url": web_url(f"/announcements/{c.request_id}#complaint-outcomes"),
+    })
+
+
 # --- objections ---------------------------------------------------------------------------------
 
 
@@ -312,6 +367,7 @@ def submit_objection(obj: Objection, *, actor: User, now: datetime | None = None
                                 "deadline": china_text(obj.answer_deadline)},
                         link=_link_objection(obj), due_at=obj.answer_deadline,
                         dedupe_key=f"complaints.objection_submitted:{obj.id}")
+    _emit_objection(obj, "objection.submitted")
     return obj
 
 
@@ -351,6 +407,7 @@ def answer_objection(obj: Objection, *, text: str, files=(), actor: User, now: d
                         params={"ref": obj.reference, "deadline": china_text(obj.escalation_deadline)},
                         link=_link_objection(obj), due_at=obj.escalation_deadline,
                         dedupe_key=f"complaints.objection_answered:{obj.id}")
+    _emit_objection(obj, "objection.answered")
     return obj
 
 
@@ -373,6 +430,7 @@ def accept_answer(obj: Objection, *, actor, now: datetime | None = None) -> Obje
     for org in (obj.request.enterprise, obj.objector):
         notify_organisation(org, "complaints.objection_resolved", params={"ref": obj.reference},
                             link=_link_objection(obj), dedupe_key=f"complaints.objection_resolved:{obj.id}")
+    _emit_objection(obj, "objection.resolved", closed_because="answer_accepted" if actor != JOB else "lapsed")
     return obj
 
 
@@ -394,6 +452,7 @@ def close_moot_objection(obj: Objection, *, now: datetime | None = None) -> Obje
     for org in (req.enterprise, obj.objector):
         notify_organisation(org, "complaints.objection_moot", params={"ref": obj.reference},
                             link=_link_objection(obj), dedupe_key=f"complaints.objection_moot:{obj.id}")
+    _emit_objection(obj, "objection.resolved", closed_because="award_changed")
     return obj
 
 
@@ -443,6 +502,8 @@ def escalate_objection(obj: Objection, *, actor, reasons: str = "", now: datetim
                             params={"ref": obj.reference, "complaint": complaint.reference},
                             link=_link_complaint(complaint),
                             dedupe_key=f"complaints.objection_escalated:{obj.id}")
+    _emit_objection(obj, "objection.escalated", unanswered=unanswered, complaint_id=complaint.id,
+                    complaint_reference=complaint.reference)
     return complaint
 
 
@@ -515,6 +576,7 @@ def _new_complaint(*, kind: ComplaintKind, category: ComplaintCategory, req: Pur
                      deadline=china_text(c.acceptance_deadline))
     notify_organisation(c.agency, "complaints.complaint_filed_against", params={"ref": c.reference},
                         link=_link_complaint(c), dedupe_key=f"complaints.complaint_filed_against:{c.id}")
+    _emit_complaint(c, "complaint.submitted")
     return c
 
 
@@ -597,6 +659,7 @@ def accept_complaint(c: Complaint, *, actor: User, now: datetime | None = None) 
     })
     _tell_parties(c, "complaints.complaint_accepted", key="complaints.complaint_accepted",
                   deadline=china_text(c.decision_deadline))
+    _emit_complaint(c, "complaint.accepted")
     return c
 
 
@@ -616,6 +679,7 @@ def reject_complaint(c: Complaint, *, reason: str, actor: User, now: datetime | 
     c.decided_by_id = actor.id
     COMPLAINT_MACHINE.transition(c, ComplaintStatus.REJECTED, actor=actor, reason=reason)
     _tell_parties(c, "complaints.complaint_rejected", key="complaints.complaint_rejected")
+    _emit_complaint(c, "complaint.rejected")
     return c
 
 
@@ -672,6 +736,7 @@ def decide_complaint(c: Complaint, *, upheld: bool, text: str, actor: User, agai
     if upheld:
         _apply_upheld(c, actor=actor, now=now)
     _tell_parties(c, "complaints.complaint_decided", key="complaints.complaint_decided")
+    _emit_outcome(c)
     return c
 
 
@@ -713,6 +778,7 @@ def withdraw_complaint(c: Complaint, *, reason: str, actor: User, now: datetime 
     _tell_regulators(c, "complaints.complaint_withdrawn", key="complaints.complaint_withdrawn")
     _tell_parties(c, "complaints.complaint_withdrawn", key="complaints.complaint_withdrawn",
                   include_complainant=False)
+    _emit_complaint(c, "complaint.withdrawn")
     return c
 
 

@@ -285,13 +285,16 @@ def signature_is_valid(sig: ContractSignature) -> bool:
                          sig.signed_at, sig.platform_signature, signer_position=sig.signer_position)
 
 
+def contracts_of_query(org_id: int) -> sa.Select:
+    """The contracts an organisation is a party to, newest first (the API pages through it)."""
+    return (sa.select(Contract)
+            .where(sa.or_(Contract.buyer_org_id == org_id, Contract.agency_org_id == org_id))
+            .order_by(Contract.id.desc()))
+
+
 def contracts_of(org_id: int) -> list[Contract]:
     """The contracts an organisation is a party to, newest first."""
-    return list(db.session.execute(
-        sa.select(Contract).where(sa.or_(Contract.buyer_org_id == org_id,
-                                         Contract.agency_org_id == org_id))
-        .order_by(Contract.id.desc())
-    ).scalars())
+    return list(db.session.execute(contracts_of_query(org_id)).scalars())
 
 
 def public_notices(*, page: int = 1, per_page: int = 30):
@@ -472,7 +475,8 @@ def _enter_into_force(contract: Contract, version: ContractVersion, *, actor, no
         "price_fen": contract.price_fen, "effective_date": contract.effective_date.isoformat(),
         "due_date": contract.due_date.isoformat(), "sha256": version.sha256,
         "sealed_sha256": version.sealed_sha256,
-    }, audience=[contract.buyer_org_id, contract.agency_org_id])
+        "approval_case_id": req.approval_case_id,
+    }, audience=[contract.buyer_org_id, contract.agency_org_id, req.approval_case.department_id])
     params = {"no": contract.contract_no, "due": contract.due_date.isoformat()}
     for org in (contract.buyer, contract.agency):
         notify_organisation(org, "contracts.in_force", params=params, link=f"/contracts/{contract.id}",

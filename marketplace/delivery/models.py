@@ -129,7 +129,9 @@ class DeliverySubmission(db.Model):
     delivery_id: Mapped[int] = mapped_column(sa.ForeignKey("deliveries.id"), index=True)
     version: Mapped[int] = mapped_column()
     summary: Mapped[str] = mapped_column(sa.Text)
-    submitted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # A person on the site, or an API token acting for the agency (then the user is None).
+    submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    submitted_by_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The day in China it arrived: what the due date is compared with.
     submitted_on: Mapped[date] = mapped_column(sa.Date)
@@ -143,7 +145,8 @@ class DeliverySubmission(db.Model):
     is_accepted: Mapped[bool] = mapped_column(default=False)
 
     delivery: Mapped[Delivery] = relationship(back_populates="submissions")
-    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
+    submitted_by: Mapped[User | None] = relationship(foreign_keys=[submitted_by_id])
+    submitted_by_token = relationship("ApiToken", foreign_keys=[submitted_by_token_id])
     revision_requested_by: Mapped[User | None] = relationship(foreign_keys=[revision_requested_by_id])
     files: Mapped[list[DeliveryFile]] = relationship(
         back_populates="submission", order_by="DeliveryFile.position", cascade="all, delete-orphan"
@@ -156,6 +159,8 @@ class DeliverySubmission(db.Model):
         sa.CheckConstraint(
             "revision_requested_at IS NULL OR revision_reason <> ''", name="revision_has_reason"
         ),
+        sa.CheckConstraint("submitted_by_id IS NOT NULL OR submitted_by_token_id IS NOT NULL",
+                           name="has_submitter"),
     )
 
     @property
@@ -195,7 +200,8 @@ class DeliveryExtension(db.Model):
         index=True,
     )
     proposed_by_org_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
-    proposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    proposed_by_token_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_tokens.id"))
     current_due_date: Mapped[date] = mapped_column(sa.Date)
     proposed_due_date: Mapped[date] = mapped_column(sa.Date)
     reason: Mapped[str] = mapped_column(sa.Text)
@@ -206,11 +212,14 @@ class DeliveryExtension(db.Model):
 
     delivery: Mapped[Delivery] = relationship(back_populates="extensions")
     proposed_by_org = relationship("Organisation", foreign_keys=[proposed_by_org_id])
-    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    proposed_by: Mapped[User | None] = relationship(foreign_keys=[proposed_by_id])
+    proposed_by_token = relationship("ApiToken", foreign_keys=[proposed_by_token_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
     __table_args__ = (
         sa.CheckConstraint("proposed_due_date > current_due_date", name="later_date"),
+        sa.CheckConstraint("proposed_by_id IS NOT NULL OR proposed_by_token_id IS NOT NULL",
+                           name="has_proposer"),
         sa.CheckConstraint("reason <> ''", name="has_reason"),
         sa.CheckConstraint(
             "status = 'proposed' OR decided_at IS NOT NULL", name="decided_has_time"

@@ -57,6 +57,8 @@ from marketplace.notifications.kinds import register_kind
 from marketplace.notifications.services import notify_organisation
 from marketplace.procurement.models import PurchaseRequest, RequestStatus
 from marketplace.procurement.states import REQUEST_MACHINE
+from marketplace.webhooks.events import web_url
+from marketplace.webhooks.services import emit
 from marketplace.workdays.services import (
     MAX_WORKING_DAYS,
     add_working_days,
@@ -316,6 +318,29 @@ def _check_party(delivery: Delivery, actor, party: str) -> None:
         raise PermissionDenied(_l("Only the enterprise's staff may do this."))
 
 
+def _result_event(delivery: Delivery, submission: DeliverySubmission, event_type: str, **extra) -> None:
+    """Push a delivery event to the two parties and the case's department (not public: the result
+    is the enterprise's and the department's). The files are named by their SHA-256; a department
+    fetches accepted ones through ``/api/v1/cases/{id}/results``."""
+    contract = delivery.contract
+    req = contract.request
+    emit(event_type, {
+        "contract_no": contract.contract_no, "contract_id": contract.id, "request_id": req.id,
+        "approval_case_id": req.approval_case_id, "agency_org_id": contract.agency_org_id,
+        "version": submission.version, "submitted_on": submission.submitted_on.isoformat(),
+        "due_date": delivery.due_date.isoformat(),
+        "files": [{"name": f.stored.original_name, "sha256": f.stored.sha256, "size_bytes": f.stored.size_bytes}
+                  for f in submission.files],
+        "web_url": web_url(f"/deliveries/{contract.id}"), **extra,
+    }, audience=[contract.buyer_org_id, contract.agency_org_id, req.approval_case.department_id])
+
+
+def _token_id(actor) -> int | None:
+    """The API token an actor acts through (``TokenActor``), or None for a person."""
+    token = getattr(actor, "token", None)
+    return getattr(token, "id", None)
+
+
 def _lock(delivery: Delivery) -> None:
     """Take the delivery's row (serialises submissions, decisions and proposals) and reload it,
     so the checks that follow see what a concurrent request committed first.
@@ -376,7 +401,8 @@ def submit_result(delivery: Delivery, *, summary: str, files, actor,
         delivery.overdue_since = delivery.due_date + timedelta(days=1)
     version = (previous.version if previous else 0) + 1
     submission = DeliverySubmission(
-        version=version, summary=summary, submitted_by_id=actor.id, submitted_at=now, submitted_on=today,
+        version=version, summary=summary, submitted_by_id=actor.id, submitted_by_token_id=_token_id(actor),
+        submitted_at=now, submitted_on=today,
     )
     delivery.submissions.append(submission)
     db.session.flush()
@@ -399,6 +425,7 @@ def submit_result(delivery: Delivery, *, summary: str, files, actor,
     })
     contract = delivery.contract
     _bring_request_to(contract.request, RequestStatus.DELIVERED, actor=actor, contract=contract)
+    _result_event(delivery, submission, "result.delivered", late=today > delivery.due_date)
     notify_organisation(contract.buyer, "delivery.submitted",
                         params={"no": contract.contract_no, "version": version}, link=_link(delivery),
                         dedupe_key=f"delivery-submitted:{delivery.id}:{version}")
@@ -491,6 +518,8 @@ def accept_delivery(delivery: Delivery, *, version: int | None, actor,
     CONTRACT_MACHINE.transition(contract, ContractStatus.COMPLETED, actor=actor,
                                 payload={"delivery": delivery.id, "version": latest.version})
     delivery_accepted.send(contract, delivery=delivery, submission=latest, actor=actor, now=now)
+    _result_event(delivery, latest, "result.accepted", overrun_days=overrun,
+                  results_url=web_url(f"/api/v1/cases/{case.id}/results"))
     params = {"no": contract.contract_no, "case": case.case_number}
     notify_organisation(contract.agency, "delivery.accepted", params=params, link=_link(delivery),
                         dedupe_key=f"delivery-accepted:{delivery.id}")
@@ -573,6 +602,7 @@ def propose_extension(delivery: Delivery, *, new_due_date, reason: str, actor,
         raise DomainError(_l("A proposal is already waiting for an answer."))
     ext = DeliveryExtension(
         proposed_by_org_id=actor.organisation_id, proposed_by_id=actor.id,
+        proposed_by_token_id=_token_id(actor),
         current_due_date=delivery.due_date, proposed_due_date=new_due_date, reason=reason,
         proposed_at=now,
     )

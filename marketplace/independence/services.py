@@ -66,6 +66,26 @@ def _regulator_link(flag: IndependenceFlag) -> str:
     return f"/regulator/independence/{flag.id}"
 
 
+def _emit(flag: IndependenceFlag, event_type: str) -> None:
+    """Push a flag event to the agency and to the regulators' departments: the only ones who see
+    flags on the site (the agency's own pages, the regulators' desk); never public. No text."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    regulators = db.session.execute(
+        sa.select(User.organisation_id).where(User.role == Role.REGULATOR, User.is_enabled.is_(True)).distinct()
+    ).scalars()
+    emit(event_type, {
+        "flag_id": flag.id, "reference": flag.reference, "status": flag.status.value,
+        "agency": {"id": flag.organisation_id, "name": flag.organisation.name},
+        "department": {"id": flag.department_id, "name": flag.department.name},
+        "link_kind": flag.link_kind.value, "raised_at": flag.raised_at.isoformat(),
+        "responded_at": flag.responded_at.isoformat() if flag.responded_at else None,
+        "lifted_at": flag.lifted_at.isoformat() if flag.lifted_at else None,
+        "agency_url": web_url(_agency_link(flag)), "regulator_url": web_url(_regulator_link(flag)),
+    }, audience=sorted({flag.organisation_id, *regulators}))
+
+
 def _org(org_id, kind: OrgKind) -> Organisation | None:
     org_id = getattr(org_id, "id", org_id)
     found = db.session.get(Organisation, org_id) if is_db_id(org_id) else None
@@ -157,6 +177,7 @@ def raise_flag(
     notify_organisation(org, "independence.flagged",
                         params={"ref": flag.reference, "department": dept.name},
                         link=_agency_link(flag), dedupe_key=f"independence.flagged:{flag.id}")
+    _emit(flag, "independence_flag.raised")
     return flag
 
 
@@ -187,6 +208,7 @@ def respond_to_flag(flag: IndependenceFlag, *, text: str, actor: User,
     if flag.raised_by is not None and flag.raised_by.is_enabled:
         notify(flag.raised_by, "independence.responded", params={"ref": flag.reference},
                link=_regulator_link(flag), dedupe_key=f"independence.responded:{flag.id}:{now.isoformat()}")
+    _emit(flag, "independence_flag.responded")
     return flag
 
 
@@ -209,6 +231,7 @@ def lift_flag(flag: IndependenceFlag, *, reason: str, actor: User,
     notify_organisation(flag.organisation, "independence.lifted",
                         params={"ref": flag.reference, "department": flag.department.name},
                         link=_agency_link(flag), dedupe_key=f"independence.lifted:{flag.id}")
+    _emit(flag, "independence_flag.lifted")
     return flag
 
 

@@ -74,6 +74,42 @@ def _require_planner(actor) -> None:
         raise PermissionDenied(_l("Only a regulator may do this."))
 
 
+def _emit_plan(plan: InspectionPlan, event_type: str) -> None:
+    """A drawn plan, its sample and (once published) its results are public at /inspections."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    published = plan.status is PlanStatus.PUBLISHED
+    emit(event_type, {
+        "plan_id": plan.id, "reference": plan.reference, "title": plan.title, "status": plan.status.value,
+        "scope": plan.scope.value, "service_item_id": plan.service_item_id, "region_code": plan.region_code,
+        "drawn_at": plan.drawn_at.isoformat() if plan.drawn_at else None,
+        "published_at": plan.published_at.isoformat() if plan.published_at else None,
+        "inspections": [{
+            "inspection_id": i.id, "rank": i.rank, "agency": {"id": i.organisation_id, "name": i.organisation.name},
+            "result": i.status.value if published else None, "findings": i.findings if published else None,
+        } for i in sorted(plan.inspections, key=lambda i: i.rank)],
+        "web_url": web_url(f"/inspections/{plan.id}"), "json_url": web_url(f"/inspections/{plan.id}.json"),
+    })
+
+
+def _emit_result(inspection: Inspection) -> None:
+    """A recorded result stays with the regulators until the plan's results are published."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    regulators = db.session.execute(
+        sa.select(User.organisation_id).where(User.role == Role.REGULATOR, User.is_enabled.is_(True)).distinct()
+    ).scalars()
+    plan = inspection.plan
+    emit("inspection.result_recorded", {
+        "plan_id": plan.id, "plan_reference": plan.reference, "inspection_id": inspection.id,
+        "rank": inspection.rank, "agency": {"id": inspection.organisation_id, "name": inspection.organisation.name},
+        "result": inspection.status.value, "recorded_at": inspection.recorded_at.isoformat(),
+        "pending": missing_results(plan), "web_url": web_url(f"/regulator/inspections/{plan.id}"),
+    }, audience=sorted(set(regulators)))
+
+
 def _region_prefix(code: str) -> str:
     while code.endswith("00") and len(code) > 2:
         code = code[:-2]
@@ -286,6 +322,7 @@ def draw_plan(plan: InspectionPlan, *, actor: User, now: datetime | None = None)
                    params={"ref": plan.reference, "agency": inspection.organisation.name},
                    link=f"/regulator/inspections/{plan.id}", dedupe_key=f"inspections.assigned:{inspection.id}")
     db.session.expire(plan, ["inspections", "inspectors"])
+    _emit_plan(plan, "inspection_plan.drawn")
     return plan
 
 
@@ -316,7 +353,9 @@ def record_result(inspection: Inspection, *, result, findings: str, actor: User,
         raise InvalidTransition(_l("Results can be recorded only while the plan's inspections are under way."))
     inspection.findings = findings
     inspection.recorded_by_id, inspection.recorded_at = actor.id, now
-    return INSPECTION_MACHINE.transition(inspection, status, actor=actor, payload={"findings": findings})
+    INSPECTION_MACHINE.transition(inspection, status, actor=actor, payload={"findings": findings})
+    _emit_result(inspection)
+    return inspection
 
 
 def missing_results(plan: InspectionPlan) -> int:
@@ -346,7 +385,9 @@ def publish_results(plan: InspectionPlan, *, actor: User, now: datetime | None =
     counts = {s.value: 0 for s in RESULT_STATUSES}
     for inspection in plan.inspections:
         counts[inspection.status.value] += 1
-    return PLAN_MACHINE.transition(plan, PlanStatus.PUBLISHED, actor=actor, payload={"results": counts})
+    PLAN_MACHINE.transition(plan, PlanStatus.PUBLISHED, actor=actor, payload={"results": counts})
+    _emit_plan(plan, "inspection_plan.published")
+    return plan
 
 
 # --- reading ----------------------------------------------------------------------------------

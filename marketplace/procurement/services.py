@@ -294,6 +294,7 @@ def create_approval_case(
                  "applicant": applicant.id, "department": department.id,
                  "project_code": case.project_code, "service_items": [allowed[s].code for s in chosen_ids]},
     )
+    _case_event(case, "case.created")
     return case
 
 
@@ -337,6 +338,19 @@ def cases_for(user, *, page: int = 1, per_page: int = 30):
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
+def cases_query(user) -> sa.Select:
+    """The query of the cases ``user`` may see (``cases_for``'s rule), unordered: the API pages it by id."""
+    stmt = sa.select(ApprovalCase)
+    role = getattr(user, "role", None) if getattr(user, "is_authenticated", False) else None
+    if role is Role.ENTERPRISE_STAFF:
+        return stmt.where(ApprovalCase.applicant_id == user.organisation_id)
+    if role is Role.APPROVAL_OFFICER:
+        return stmt.where(ApprovalCase.department_id == user.organisation_id)
+    if role in (Role.ADMIN, Role.REGULATOR):
+        return stmt
+    return stmt.where(sa.false())
+
+
 def set_case_status(case: ApprovalCase, status: CaseStatus, *, actor: User, reason: str = "") -> ApprovalCase:
     """The department decides a case (approved / not approved); the applicant may withdraw it.
 
@@ -351,7 +365,9 @@ def set_case_status(case: ApprovalCase, status: CaseStatus, *, actor: User, reas
     if not (officer or (applicant and status is CaseStatus.WITHDRAWN)):
         raise PermissionDenied(_l("Only the approving department can decide this case."))
     reason = clean_text(reason, max_len=REASON_MAX, field="reason", required=False, multiline=True)
-    return CASE_MACHINE.transition(case, status, actor=actor, reason=reason or None)
+    CASE_MACHINE.transition(case, status, actor=actor, reason=reason or None)
+    _case_event(case, "case.updated", reason=reason)
+    return case
 
 
 def department_choices() -> list[Organisation]:
@@ -493,7 +509,8 @@ def _check_case_and_item(case: ApprovalCase, item: ServiceItem) -> None:
 
 
 def _check_owner(req_or_case_org_id: int, actor) -> None:
-    if not (isinstance(actor, User) and actor.role is Role.ENTERPRISE_STAFF
+    # Duck-typed: a signed-in user or an API token acting for its organisation (never SYSTEM).
+    if not (getattr(actor, "role", None) is Role.ENTERPRISE_STAFF
             and actor.organisation_id == req_or_case_org_id):
         raise PermissionDenied(_l("Only the enterprise that owns this request can do this."))
 
@@ -691,6 +708,7 @@ def publish_request(req: PurchaseRequest, *, actor: User, now: datetime | None =
     req.published_at = now
     REQUEST_MACHINE.transition(req, RequestStatus.PUBLISHED, actor=actor, payload=payload)
     index_announcement(req)
+    request_event(req, "request.published", draw_commitment=req.draw_commitment)
     return req
 
 
@@ -713,6 +731,7 @@ def cancel_request(req: PurchaseRequest, reason: str, *, actor, now: datetime | 
     req.ended_at = now
     REQUEST_MACHINE.transition(req, RequestStatus.CANCELLED, actor=actor, reason=reason)
     index_announcement(req)
+    request_event(req, "request.cancelled", reason=reason)
     return req
 
 
@@ -763,6 +782,50 @@ def republish_request(req: PurchaseRequest, *, actor: User, now: datetime | None
     record_event("purchase_request.created", copy, actor=actor, payload=_request_payload(copy))
     record_event("purchase_request.republished", req, actor=actor, payload={"next_round": copy.id})
     return copy
+
+
+# --- event push --------------------------------------------------------------------------------
+
+
+def _case_event(case: ApprovalCase, event_type: str, **extra) -> None:
+    """Push a case event to the approving department and the applicant (cases are not public)."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    emit(event_type, {
+        "case_id": case.id, "case_number": case.case_number, "status": case.status.value,
+        "approval_item": {"id": case.approval_item_id, "code": case.approval_item.code},
+        "project_name": case.project_name, "project_code": case.project_code,
+        "applicant": {"id": case.applicant_id, "uscc": case.applicant.uscc},
+        "department_id": case.department_id,
+        "service_item_ids": sorted(i.id for i in case.service_items),
+        "web_url": web_url(f"/procurement/cases/{case.id}"), **extra,
+    }, audience=[case.applicant_id, case.department_id])
+
+
+def request_event(req: PurchaseRequest, event_type: str, **extra) -> None:
+    """Push a request event. What it carries is public on the announcement page, so it goes to every
+    subscribed endpoint (an approval system filters by ``approval_case_id``)."""
+    from marketplace.webhooks.events import web_url
+    from marketplace.webhooks.services import emit
+
+    data = {
+        "request_id": req.id, "approval_case_id": req.approval_case_id, "title": req.title,
+        "status": req.status.value, "selection_method": req.selection_method.value, "round": req.round_number,
+        "service_item": {"id": req.service_item_id, "code": req.service_item.code, "name": req.service_item.name},
+        "enterprise": {"id": req.enterprise_id, "name": req.enterprise.name},
+        "region_code": req.region_code,
+        "bidding_deadline": req.bidding_deadline.isoformat() if req.bidding_deadline else None,
+        "web_url": web_url(f"/announcements/{req.id}"),
+    }
+    if event_type == "request.awarded":
+        data["award"] = {
+            "agency": {"id": req.awarded_org_id, "name": req.awarded_org.name, "uscc": req.awarded_org.uscc},
+            "price_fen": req.awarded_price_fen, "working_days": req.awarded_days,
+            "objection_deadline": req.objection_deadline.isoformat() if req.objection_deadline else None,
+        }
+    data.update(extra)
+    emit(event_type, data)
 
 
 # --- eligibility and sealed bids ------------------------------------------------------------
@@ -879,8 +942,15 @@ def seal_commitment(*, request_id: int, agency_id: int, price_fen: int, days: in
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _is_agency_staff(actor, org_id: int) -> bool:
+    # A signed-in user or an API token acting for its organisation (``TokenActor``); never a
+    # job's string actor.
+    return (not isinstance(actor, str) and getattr(actor, "role", None) is Role.AGENCY_STAFF
+            and getattr(actor, "organisation_id", None) == org_id)
+
+
 def _check_bidder(org: Organisation, actor) -> None:
-    if not (isinstance(actor, User) and actor.role is Role.AGENCY_STAFF and actor.organisation_id == org.id):
+    if not _is_agency_staff(actor, org.id):
         raise PermissionDenied(_l("Only the agency's own staff can bid for it."))
 
 
@@ -935,8 +1005,7 @@ def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days:
 
 
 def _own_bid(bid: Bid, actor) -> None:
-    if not (isinstance(actor, User) and actor.role is Role.AGENCY_STAFF
-            and actor.organisation_id == bid.agency_id):
+    if not _is_agency_staff(actor, bid.agency_id):
         raise PermissionDenied(_l("Only the agency that made this bid can change it."))
 
 
@@ -1048,6 +1117,7 @@ def _fail(req: PurchaseRequest, reason: str, *, actor, now: datetime) -> None:
     for bid in _bids_of(req, BidStatus.SUBMITTED):
         BID_MACHINE.transition(bid, BidStatus.LOST, actor=actor)
     index_announcement(req)
+    request_event(req, "request.failed", reason=reason)
 
 
 def close_bidding(req: PurchaseRequest, *, now: datetime | None = None, actor=SYSTEM) -> RequestStatus:
@@ -1069,6 +1139,7 @@ def close_bidding(req: PurchaseRequest, *, now: datetime | None = None, actor=SY
     req.closed_at = now
     REQUEST_MACHINE.transition(req, RequestStatus.BIDDING_CLOSED, actor=actor,
                                payload={"deadline": req.bidding_deadline.isoformat()})
+    request_event(req, "request.closed", closed_at=now.isoformat())
     for bid in _bids_of(req):
         record_event("bid.revealed", bid, actor=actor, payload={
             "request": req.id, "agency": bid.agency_id, "price_fen": bid.price_fen, "days": bid.days,
@@ -1196,6 +1267,7 @@ def award_request(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | None = 
         if bid.id != winner.id:
             BID_MACHINE.transition(bid, BidStatus.LOST, actor=actor)
     index_announcement(req)
+    request_event(req, "request.awarded", passed_from=None)
     return req
 
 
@@ -1209,7 +1281,8 @@ def winning_bid(req: PurchaseRequest) -> Bid | None:
 
 
 def _may_pass_award(req: PurchaseRequest, actor) -> bool:
-    if not isinstance(actor, User) or _is_official(actor):
+    # Only the system (jobs, signals) acts for no organisation; an API token acts for its own.
+    if not hasattr(actor, "organisation_id") or _is_official(actor):
         return True
     return actor.organisation_id in (req.enterprise_id, req.awarded_org_id)
 
@@ -1264,6 +1337,7 @@ def pass_award_to_next(req: PurchaseRequest, reason: str, actor, *, now: datetim
     })
     award_passed.send(req, from_org_id=from_org, to_org_id=bid.agency_id, reason=reason)
     index_announcement(req)
+    request_event(req, "request.awarded", passed_from=from_org)
     return bid
 
 
@@ -1569,6 +1643,15 @@ def agency_bids(org_id: int) -> list[Bid]:
         sa.select(Bid).options(joinedload(Bid.request).joinedload(PurchaseRequest.service_item))
         .where(Bid.agency_id == org_id).order_by(Bid.id.desc()).limit(200)
     ).scalars())
+
+
+def latest_bid_of(req: PurchaseRequest, org_id: int | None) -> Bid | None:
+    """The organisation's newest bid on ``req`` (withdrawn ones included), for the bidder's own eyes."""
+    if org_id is None:
+        return None
+    return db.session.execute(
+        sa.select(Bid).where(Bid.request_id == req.id, Bid.agency_id == org_id).order_by(Bid.id.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def agency_tasks(org_id: int, now: datetime) -> list[Task]:

@@ -1,6 +1,7 @@
 """The approval systems' endpoints: cases, their accepted results, and request status, by token only."""
 
 import hashlib
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -11,15 +12,19 @@ from marketplace.accounts.models import Role
 from marketplace.api.services import create_token
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract
+from marketplace.core.db import utcnow
 from marketplace.core.text import MAX_DB_INT
 from marketplace.delivery import services as delivery
 from marketplace.extensions import db as _db
 from marketplace.procurement.jobs import run_procurement_deadlines
 from marketplace.procurement.models import ApprovalCase
+from marketplace.webhooks.services import create_endpoint, deliver_due
+from marketplace.webhooks.signing import SIGNATURE_HEADER
 from tests.delivery.conftest import PDF, upload
 from tests.factories import AgencyFactory, EnterpriseFactory, GovernmentFactory, UserFactory
 from tests.factories.accounts import DEFAULT_PASSWORD
 from tests.procurement.conftest import make_scenario
+from tests.webhooks.test_webhooks import FakeReceiver, _documented_verify
 
 ALL = ("cases:read", "cases:write", "requests:read")
 
@@ -50,13 +55,44 @@ def _case_body(s, **changes):
     return body
 
 
-def test_the_approval_system_follows_a_case_to_its_result(client, db):
+PUSHED = ["case.created", "case.updated", "request.published", "request.closed", "request.awarded",
+          "request.failed", "request.cancelled", "contract.in_force", "result.delivered", "result.accepted"]
+
+
+class _Receiver:
+    """The approval system's push endpoint: checks each delivery with the documented verifier."""
+
+    def __init__(self, app, db, org):
+        self.fake = FakeReceiver()
+        app.extensions["webhook_sender"] = self.fake
+        user = UserFactory(organisation=org, role=Role.APPROVAL_OFFICER)
+        _endpoint, self.secret = create_endpoint(org, url="https://spxt.example.gov.cn/zhongjie/events",
+                                                 event_types=PUSHED, description="并联审批系统", actor=user)
+        db.session.commit()
+        self.verify = _documented_verify()
+
+    def received(self) -> list[tuple[str, dict]]:
+        """Run the job that sends due deliveries; what arrived since the last call, verified."""
+        deliver_due(now=utcnow() + timedelta(minutes=1))
+        events = []
+        for _url, body, headers in self.fake.requests:
+            assert self.verify(self.secret, headers[SIGNATURE_HEADER], body)
+            event = json.loads(body)
+            events.append((event["type"], event["data"]))
+        self.fake.requests.clear()
+        return events
+
+
+def test_the_approval_system_follows_a_case_to_its_result(app, client, db):
     s = make_scenario(db)
     department = s.case.department
     gov = _secret(db, department)
+    pushes = _Receiver(app, db, department)
 
     resp = client.post("/api/v1/cases", json=_case_body(s), headers=_auth(gov))
     assert resp.status_code == 201, resp.get_json()
+    [(kind, data)] = pushes.received()
+    assert kind == "case.created" and data["case_number"] == "SP-API-0001" and data["status"] == "open"
     case_json = resp.get_json()
     assert case_json["status"] == "open" and case_json["case_number"] == "SP-API-0001"
     assert case_json["applicant"]["uscc"] == s.enterprise.uscc and case_json["department"]["id"] == department.id
@@ -69,6 +105,8 @@ def test_the_approval_system_follows_a_case_to_its_result(client, db):
     s = replace(s, case=case)
     req = s.published()
     db.session.commit()
+    [(kind, data)] = pushes.received()
+    assert kind == "request.published" and (data["request_id"], data["approval_case_id"]) == (req.id, case.id)
     status_url = f"/api/v1/requests/{req.id}/status"
     data = client.get(status_url, headers=_auth(gov)).get_json()
     assert data["status"] == "published" and data["award"] is None and data["contract"] is None
@@ -81,6 +119,10 @@ def test_the_approval_system_follows_a_case_to_its_result(client, db):
     data = client.get(status_url, headers=_auth(gov)).get_json()
     assert data["status"] == "awarded" and data["award"]["agency"]["id"] == s.agencies[1].id
     assert data["award"]["price_fen"] == 8_000_000
+    received = pushes.received()
+    assert [k for k, _ in received] == ["request.closed", "request.awarded"]
+    award = received[1][1]["award"]
+    assert (award["agency"]["uscc"], award["price_fen"]) == (s.agencies[1].uscc, 8_000_000)
 
     db.session.refresh(req)
     run_procurement_deadlines(req.objection_deadline + timedelta(minutes=1))
@@ -94,13 +136,21 @@ def test_the_approval_system_follows_a_case_to_its_result(client, db):
     assert data["contract"] == {"contract_no": contract.contract_no, "status": "in_force",
                                 "in_force_at": data["contract"]["in_force_at"]}
     assert data["award"]["final"] is True
+    [(kind, data)] = pushes.received()
+    assert kind == "contract.in_force" and data["contract_no"] == contract.contract_no
+    assert data["approval_case_id"] == case.id
 
     found = delivery.open_delivery(contract)
     delivery.submit_result(found, summary="环境影响报告表（报批稿）", files=[upload()], actor=s.staff[1])
     db.session.commit()
+    [(kind, data)] = pushes.received()
+    assert kind == "result.delivered" and data["version"] == 1
+    assert data["files"] == [{"name": "报告.pdf", "sha256": hashlib.sha256(PDF).hexdigest(), "size_bytes": len(PDF)}]
     assert client.get(f"/api/v1/cases/{case.id}/results", headers=_auth(gov)).get_json()["results"] == []
     delivery.accept_delivery(found, version=1, actor=s.owner)
     db.session.commit()
+    [(kind, data)] = pushes.received()
+    assert kind == "result.accepted" and data["results_url"].endswith(f"/api/v1/cases/{case.id}/results")
 
     data = client.get(status_url, headers=_auth(gov)).get_json()
     assert data["status"] == "accepted" and data["delivery"]["status"] == "accepted"
@@ -124,6 +174,9 @@ def test_the_approval_system_follows_a_case_to_its_result(client, db):
     assert resp.status_code == 200 and resp.get_json()["status"] == "approved"
     resp = client.patch(f"/api/v1/cases/{case.id}", json={"status": "rejected"}, headers=_auth(gov))
     assert resp.status_code == 409 and resp.get_json()["error"]["code"] == "conflict"
+    [(kind, data)] = pushes.received()
+    assert kind == "case.updated" and data["status"] == "approved"
+    app.extensions.pop("webhook_sender", None)
 
 
 def test_an_enterprise_token_opens_a_case_at_its_department(client, db):
@@ -218,8 +271,8 @@ def test_fuzzing_with_a_token_finds_no_500(app, db):
     headers = _auth(_secret(db, s.case.department))
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [r.ok() for r in schema.get_all_operations()]
-    mine = [op for op in operations if op.path.startswith(("/api/v1/cases", "/api/v1/requests"))]
-    assert len(mine) == 6
+    mine = [op for op in operations if set(op.definition.raw.get("tags", [])) & {"api_cases", "api_request_status"}]
+    assert len(mine) == 7
     for operation in mine:
 
         @given(case=operation.as_strategy())
