@@ -147,6 +147,10 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@zhongjie.invalid")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
+    # Open Contracting (OCDS) export: the ocid prefix ("ocds-" + 6 characters) registered with the
+    # OCDS helpdesk; the default is a placeholder for development (see docs/ocds.md).
+    OCDS_OCID_PREFIX = os.environ.get("OCDS_OCID_PREFIX", "ocds-zjm000-")
+
     DEMO_DATA = False
     TESTING = False
 

@@ -150,6 +150,9 @@ def register_blueprints(app) -> None:
     from marketplace.oversight import bp as oversight_bp
 
     app.register_blueprint(oversight_bp)
+    from marketplace.ocds import bp as ocds_bp
+
+    app.register_blueprint(ocds_bp)
     register_search_providers(app)
 
 
