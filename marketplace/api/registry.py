@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from marketplace.api.auth import rate_limit_key
+from marketplace.api.auth import check_token_first, rate_limit_key
 from marketplace.extensions import limiter
 
 
@@ -20,5 +20,6 @@ def api_blueprints() -> list:
     for bp, _prefix in pairs:
         if not getattr(bp, "_zj_limited", False):
             limiter.limit(_limit, key_func=rate_limit_key)(bp)
+            bp.before_request(check_token_first)
             bp._zj_limited = True
     return pairs

@@ -70,6 +70,21 @@ def test_missing_scope_is_403(client, db):
     assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
 
 
+def test_the_token_is_checked_before_the_input(client, db):
+    """A caller without a valid token (or the scope) learns that first, not what its input lacks."""
+    bad_body = {"approval_case_id": "x", "unknown": 1}
+    for resp in (client.post("/api/v1/requests", json=bad_body),
+                 client.get("/api/v1/cases?updated_since=2026-13-01"),
+                 client.post("/api/v1/requests", json=bad_body, headers={"Authorization": "Bearer zjm_x_y"})):
+        assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthorized"
+    _t, secret, _u = _token(db, scopes=("org:read",))
+    resp = client.get("/api/v1/cases?updated_since=2026-13-01", headers={"Authorization": f"Bearer {secret}"})
+    assert resp.status_code == 403 and resp.get_json()["error"]["code"] == "forbidden"
+    _t, secret, _u = _token(db, scopes=("cases:read",))
+    resp = client.get("/api/v1/cases?updated_since=2026-13-01", headers={"Authorization": f"Bearer {secret}"})
+    assert resp.status_code == 422 and resp.get_json()["error"]["code"] == "validation_error"
+
+
 def test_scopes_follow_the_organisation_kind(app, db):
     import pytest
 
