@@ -147,8 +147,9 @@ class Config:
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "noreply@zhongjie.invalid")
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
-    # Open Contracting (OCDS) export: the ocid prefix ("ocds-" + 6 characters) registered with the
-    # OCDS helpdesk; the default is a placeholder for development (see docs/ocds.md).
+    # Open Contracting (OCDS) export: the ocid prefix ("ocds-" + 6 characters). A deployment sets
+    # the prefix it registered with the OCDS helpdesk; the default serves development and demos
+    # (docs/ocds.md).
     OCDS_OCID_PREFIX = os.environ.get("OCDS_OCID_PREFIX", "ocds-zjm000-")
 
     DEMO_DATA = False

@@ -125,9 +125,11 @@ class PartyDeliverySubmissionSchema(ma.Schema):
 
 
 class PartyDeliveryExtensionSchema(ma.Schema):
+    """A due-date proposal (a ``DeliveryExtension`` row), for the parties."""
+
     id = ma.fields.Integer()
-    status = ma.fields.String()
-    proposed_by = ma.fields.Nested(RefSchema)
+    status = ma.fields.Function(lambda e: e.status.value)
+    proposed_by = ma.fields.Nested(RefSchema, attribute="proposed_by_org")
     current_due_date = ma.fields.Date()
     proposed_due_date = ma.fields.Date()
     reason = ma.fields.String()
@@ -285,6 +287,12 @@ def _file(contract_id: int, item) -> dict:
                                     _external=True)}
 
 
+def _submission(contract_id: int, s) -> dict:
+    return {"version": s.version, "summary": s.summary, "submitted_at": s.submitted_at,
+            "submitted_on": s.submitted_on, "accepted": s.is_accepted, "revision_reason": s.revision_reason,
+            "revision_requested_at": s.revision_requested_at, "files": [_file(contract_id, f) for f in s.files]}
+
+
 @contracts_bp.route(f"/<{ID}:contract_id>/delivery")
 class DeliveryView(MethodView):
     @contracts_bp.doc(security=SECURITY)
@@ -303,18 +311,8 @@ class DeliveryView(MethodView):
             "countdown": {"state": count.state, "days": count.days, "label": str(count.label)},
             "overrun_days": found.overrun_days, "accepted_version": found.accepted_version,
             "accepted_at": found.accepted_at,
-            "submissions": [{
-                "version": s.version, "summary": s.summary, "submitted_at": s.submitted_at,
-                "submitted_on": s.submitted_on, "accepted": s.is_accepted, "revision_reason": s.revision_reason,
-                "revision_requested_at": s.revision_requested_at,
-                "files": [_file(contract.id, f) for f in s.files],
-            } for s in delivery.visible_submissions(actor, found)],
-            "extensions": [{
-                "id": e.id, "status": e.status.value, "proposed_by": e.proposed_by_org,
-                "current_due_date": e.current_due_date, "proposed_due_date": e.proposed_due_date,
-                "reason": e.reason, "proposed_at": e.proposed_at, "decided_at": e.decided_at,
-                "decision_note": e.decision_note,
-            } for e in found.extensions] if is_party else [],
+            "submissions": [_submission(contract.id, s) for s in delivery.visible_submissions(actor, found)],
+            "extensions": list(found.extensions) if is_party else [],
             "web_url": url_for("delivery.detail", contract_id=contract.id, _external=True),
         }
 
@@ -382,13 +380,7 @@ class DeliverySubmissions(MethodView):
         except DomainError as exc:
             raise state_conflict(exc) from None
         db.session.commit()
-        return {
-            "contract_id": contract.id, "due_date": found.due_date,
-            "version": submission.version, "summary": submission.summary, "submitted_at": submission.submitted_at,
-            "submitted_on": submission.submitted_on, "accepted": submission.is_accepted,
-            "revision_reason": submission.revision_reason, "revision_requested_at": None,
-            "files": [_file(contract.id, f) for f in submission.files],
-        }, 201
+        return {**_submission(contract.id, submission), "contract_id": contract.id, "due_date": found.due_date}, 201
 
 
 @contracts_bp.route(f"/<{ID}:contract_id>/delivery/extensions")
@@ -408,10 +400,7 @@ class DeliveryExtensions(MethodView):
         except DomainError as exc:
             raise state_conflict(exc) from None
         db.session.commit()
-        return {"id": ext.id, "status": ext.status.value, "proposed_by": ext.proposed_by_org,
-                "current_due_date": ext.current_due_date, "proposed_due_date": ext.proposed_due_date,
-                "reason": ext.reason, "proposed_at": ext.proposed_at, "decided_at": ext.decided_at,
-                "decision_note": ext.decision_note}, 201
+        return ext, 201
 
 
 BLUEPRINTS = [(contracts_bp, "/contracts")]

@@ -24,6 +24,7 @@ from flask_smorest import Blueprint
 
 from marketplace.api.auth import token_required
 from marketplace.api.common import ID, SECURITY, error_docs, multiline, plain, token_actor
+from marketplace.api.contracts_api import PartyDeliveryExtensionSchema
 from marketplace.api.pagination import CursorArgs, page
 from marketplace.api.public import CodedRefSchema, RefSchema
 from marketplace.api.schemas import StrictSchema, page_schema
@@ -297,18 +298,6 @@ class MyBidsSchema(ma.Schema):
     result_url = ma.fields.String(allow_none=True, metadata={"description": "the result page, once visible"})
 
 
-class ExtensionSchema(ma.Schema):
-    id = ma.fields.Integer()
-    status = ma.fields.Function(lambda e: e.status.value)
-    proposed_by = ma.fields.Nested(RefSchema, attribute="proposed_by_org")
-    current_due_date = ma.fields.Date()
-    proposed_due_date = ma.fields.Date()
-    reason = ma.fields.String()
-    proposed_at = ma.fields.DateTime()
-    decided_at = ma.fields.DateTime(allow_none=True)
-    decision_note = ma.fields.String()
-
-
 class DeliveryReviewSchema(ma.Schema):
     contract_id = ma.fields.Integer()
     status = ma.fields.Function(lambda d: d.status.value)
@@ -321,12 +310,12 @@ class DeliveryReviewSchema(ma.Schema):
     accepted_version = ma.fields.Integer(allow_none=True)
     accepted_at = ma.fields.DateTime(allow_none=True)
     overrun_days = ma.fields.Integer(allow_none=True)
-    extensions = ma.fields.List(ma.fields.Nested(ExtensionSchema))
+    extensions = ma.fields.List(ma.fields.Nested(PartyDeliveryExtensionSchema))
     web_url = ma.fields.Function(lambda d: url_for("delivery.detail", contract_id=d.contract_id, _external=True))
 
 
 class ExtensionDecisionResultSchema(ma.Schema):
-    extension = ma.fields.Nested(ExtensionSchema)
+    extension = ma.fields.Nested(PartyDeliveryExtensionSchema)
     delivery = ma.fields.Nested(DeliveryReviewSchema)
 
 
