@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 
@@ -13,6 +14,17 @@ from flask.testing import FlaskClient
 from config import TestingConfig
 from marketplace import create_app
 from marketplace.extensions import db as _db
+
+# Fuzz tests: in CI the same examples every run (a failure reproduces, nothing flickers);
+# locally a fresh draw each run finds new cases. Each test sets its own example budget.
+try:
+    from hypothesis import settings as _hypothesis_settings
+
+    _hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+    _hypothesis_settings.register_profile("dev", database=None)
+    _hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev"))
+except ImportError:  # pragma: no cover - hypothesis is a dev requirement
+    pass
 
 KEEP_TABLES = {"holiday_calendar", "calendar_years"}
 
@@ -63,6 +75,20 @@ def _no_network(monkeypatch):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """argon2id at its lowest cost: the suite signs in thousands of times, and the cost
+    parameters are not what it tests."""
+    from argon2 import PasswordHasher
+
+    from marketplace.core import passwords
+
+    real = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    passwords._hasher = real
 
 
 @pytest.fixture(scope="session")
