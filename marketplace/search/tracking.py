@@ -8,6 +8,11 @@ After each flush the touched objects' keys are collected; just before the transa
 they are written to the search queue in that same transaction (so the intent commits with the
 change, and a rollback queues nothing). Expanders turn one key into many (an agency whose
 qualification changed → all its listings).
+
+A conditional ``UPDATE ... WHERE status = :expected`` (the state machine, version checks) and a
+bulk ``DELETE`` change rows without passing through the session's dirty set, so they are caught
+where they are executed: the rows the statement's WHERE clause selects are read first and their
+keys collected like a flushed object's.
 """
 
 from __future__ import annotations
@@ -44,6 +49,69 @@ def _after_flush(session: Session, _context) -> None:
             continue
 
 
+def _tracked_model(statement) -> type | None:
+    table = getattr(statement, "table", None)
+    if table is None:
+        return None
+    for model in _TRACKED:
+        local = sa.inspect(model).local_table
+        if table is local or getattr(table, "name", None) == local.name:
+            return model
+    return None
+
+
+def _collect(session: Session, objs) -> None:
+    touched = session.info.setdefault(TOUCHED, set())
+    for obj in objs:
+        if obj is None:
+            continue
+        try:
+            touched.update((str(t), int(i)) for t, i in _TRACKED[type(obj)](obj) if i is not None)
+        except (TypeError, ValueError):
+            continue
+
+
+def _on_orm_execute(state) -> object | None:
+    """Collect the keys of tracked rows that an UPDATE or DELETE statement changes."""
+    if not (state.is_update or state.is_delete):
+        return None
+    model = _tracked_model(state.statement)
+    if model is None:
+        return None
+    session = state.session
+    mapper = sa.inspect(model)
+    pk_cols = list(mapper.primary_key)
+    params = state.parameters
+    if isinstance(params, list | tuple) and params and state.statement.whereclause is None:
+        # ORM bulk UPDATE by primary key: the rows are named in the parameters.
+        names = [mapper.get_property_by_column(c).key for c in pk_cols]
+        pks = [tuple(p.get(n) for n in names) for p in params]
+    else:
+        select = sa.select(*pk_cols)
+        if state.statement.whereclause is not None:
+            select = select.where(state.statement.whereclause)
+        if session.get_bind(mapper=mapper).dialect.name == "postgresql":
+            # Lock what the statement is about to change, so the rows read are the rows changed.
+            select = select.with_for_update()
+        bind_params = params if isinstance(params, dict) else None
+        pks = [tuple(row) for row in session.execute(select, bind_params).all()]
+    if not pks:
+        return None
+    idents = [pk[0] if len(pk) == 1 else pk for pk in pks]
+    if state.is_delete:
+        # Read the keys before the rows disappear; objects loaded only for this are let go.
+        loaded = set(session.identity_map.keys())
+        objs = [session.get(model, ident) for ident in idents]
+        _collect(session, objs)
+        for obj in objs:
+            if obj is not None and sa.inspect(obj).identity_key not in loaded:
+                session.expunge(obj)
+        return None
+    result = state.invoke_statement()
+    _collect(session, [session.get(model, ident) for ident in idents])
+    return result
+
+
 def _before_commit(session: Session) -> None:
     if not session.info.get(TOUCHED) and not (session.new or session.dirty or session.deleted):
         return
@@ -75,4 +143,5 @@ def install() -> None:
     if not sa.event.contains(Session, "after_flush", _after_flush):
         sa.event.listen(Session, "after_flush", _after_flush)
         sa.event.listen(Session, "before_commit", _before_commit)
+        sa.event.listen(Session, "do_orm_execute", _on_orm_execute)
         sa.event.listen(Session, "after_soft_rollback", lambda s, _t: _after_rollback(s))
