@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi.py
 DEMO_PASSWORD ?= demo-Passw0rd
+PORT ?= 5000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -42,9 +43,9 @@ db: setup ## Apply migrations and seed the working-day calendar
 	$(FLASK) db upgrade
 	$(FLASK) calendar seed
 
-run: db ## Start the app on http://127.0.0.1:5000 with demo data (SQLite)
+run: db ## Start the app with demo data (SQLite) on http://127.0.0.1:5000, or PORT=8000
 	APP_ENV=development $(FLASK) seed demo --if-empty --password "$(DEMO_PASSWORD)"
-	APP_ENV=development $(FLASK) run --host 127.0.0.1 --port 5000
+	APP_ENV=development $(FLASK) run --host 127.0.0.1 --port "$(PORT)"
 
 test: setup ## Run the whole test suite (SQLite; TEST_DATABASE_URL for PostgreSQL)
 	$(MAKE) --no-print-directory test-only

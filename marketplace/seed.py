@@ -13,6 +13,9 @@ from flask.cli import AppGroup
 
 seed_cli = AppGroup("seed", help="Demonstration data (development only).")
 
+# The documented password of the demo accounts (README): demo data is refused in production.
+DEMO_PASSWORD = "demo-Passw0rd"  # noqa: S105
+
 DEMO_ACCOUNTS = [
     # (role, email, name, organisation key)
     ("admin", "admin@demo.zhongjie.test", "平台管理员", "platform"),
@@ -90,10 +93,12 @@ def load_demo(password: str | None = None, *, with_market: bool = True) -> dict[
 
 
 @seed_cli.command("demo")
-@click.option("--password", help="Use this password for every demo account (default: random).")
+@click.option("--password", envvar="DEMO_PASSWORD", default=DEMO_PASSWORD, show_default=True,
+              help="The password of every demo account (or set DEMO_PASSWORD).")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the demo data is already loaded.")
-def demo(password: str | None, if_empty: bool) -> None:
-    """Create demo organisations and one user per role; prints the passwords once."""
+def demo(password: str, if_empty: bool) -> None:
+    """Create demo organisations and one user per role, and print the accounts (never in
+    production)."""
     from marketplace.extensions import db
 
     if current_app.config.get("ENV_NAME") == "production":
@@ -110,6 +115,6 @@ def demo(password: str | None, if_empty: bool) -> None:
 
     counts = reindex_all()
     click.echo("Search index: " + ", ".join(f"{n} {doc_type}" for doc_type, n in sorted(counts.items())))
-    click.echo("Demo accounts (the password is shown only now):")
+    click.echo("Demo accounts:")
     for role, email, _name, _org in DEMO_ACCOUNTS:
         click.echo(f"  {role:18} {email:36} {accounts[email]}")

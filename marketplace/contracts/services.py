@@ -22,6 +22,7 @@ from marketplace.audit.services import record_event
 from marketplace.contracts.documents.render import (
     ContractData,
     Party,
+    html_to_pdf,
     render_contract_pdf,
     sha256_hex,
 )
@@ -97,11 +98,14 @@ def _end_of_china_day(day: date) -> datetime:
 # --- generation -------------------------------------------------------------------------------
 
 
-def _party(org: Organisation, signer: str = "", position: str = "") -> Party:
+def _party(org: Organisation) -> Party:
+    # No signer: the document is drafted (and its hash signed) before anyone signs, and whoever
+    # of the party's staff signs types their own name then. The organisation's contact person is
+    # not that signer, so printing it named someone who never signed; the text refers to the
+    # signature records instead (the completion certificate lists them).
     return Party(
         name=org.name, uscc=org.uscc, legal_representative=org.legal_representative or "",
-        address=org.address or "", signer=signer or org.contact_name or "",
-        signer_position=position, phone=org.contact_phone or "",
+        address=org.address or "", signer="", phone=org.contact_phone or "",
     )
 
 
@@ -625,6 +629,19 @@ def certificate_events(contract: Contract) -> list[dict]:
         events.append({"at": contract.in_force_at, "what": _l("Sealed and in force"),
                        "detail": current_version(contract).sealed_sha256})
     return sorted(events, key=lambda e: e["at"])
+
+
+def certificate_pdf(contract: Contract, html: str) -> bytes:
+    """The certificate of completion of an in-force contract as a PDF, from its rendered page.
+
+    Rendered on request (it is a report of the stored records, not evidence itself); dated by
+    the entry into force, so the same records give the same file.
+
+    Raises:
+        RenderError: no CJK font is installed.
+    """
+    return html_to_pdf(html, title=f"签署完成证明 {contract.contract_no}",
+                       created=contract.in_force_at or contract.created_at)
 
 
 def read_upload(stream) -> bytes:

@@ -67,17 +67,19 @@ def verify():
 
 @bp.get("/contracts/certificate/<contract_no>")
 def certificate(contract_no: str):
-    """The certificate of completion: the signing timeline, as a downloadable HTML page."""
+    """The certificate of completion: the signing timeline as a page, or (``?download=1``) as a
+    PDF file."""
     contract = services.find_by_number(contract_no)
     if contract is None or contract.in_force_at is None:
         abort(404)
     html = render_template("contracts/certificate.html", contract=contract,
                            version=services.current_version(contract),
                            events=services.certificate_events(contract))
-    resp = Response(html, mimetype="text/html")
-    if request.args.get("download"):
-        resp.headers["Content-Disposition"] = f'attachment; filename="{contract.contract_no}-certificate.html"'
-    return resp
+    if not request.args.get("download"):
+        return html
+    # A missing CJK font (RenderError) is shown by the DomainError handler's error page.
+    return Response(services.certificate_pdf(contract, html), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{contract.contract_no}-certificate.pdf"'})
 
 
 # --- parties ----------------------------------------------------------------------------------

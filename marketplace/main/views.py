@@ -1,8 +1,16 @@
-"""The public home page, the signed-in dashboard and the language switch."""
+"""The public home page, the signed-in dashboard, the language switch and the favicon."""
 
 from __future__ import annotations
 
-from flask import current_app, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from marketplace.accounts import services as account_services
@@ -38,3 +46,10 @@ def set_language():
 def healthz():
     db.session.execute(db.text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    # Browsers ask for /favicon.ico whatever the page links (and for files that are no HTML page).
+    return send_from_directory(current_app.static_folder, "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=7 * 24 * 3600)

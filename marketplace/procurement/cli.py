@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime
 
@@ -15,8 +16,14 @@ procurement_cli = AppGroup("procurement", help="Purchase requests, bids and sele
 @procurement_cli.command("advance")
 @click.option("--now", "now_text", default=None,
               help="Pretend it is this moment (ISO 8601, UTC if no zone), to catch up or test.")
-def advance(now_text: str | None) -> None:
-    """Close overdue bidding, award and finalise awards now (what `flask jobs run` does)."""
+@click.option("--request", "requests", multiple=True, metavar="ID_OR_NUMBER",
+              help="Only this request: its id or announcement number (CG000012-1); repeatable.")
+def advance(now_text: str | None, requests: tuple[str, ...]) -> None:
+    """Close overdue bidding, award and finalise awards now (what `flask jobs run` does).
+
+    Without --request, every request in the database whose deadline has passed by --now
+    moves, the demo requests included.
+    """
     from marketplace.core.db import utcnow
     from marketplace.procurement.jobs import run_procurement_deadlines
 
@@ -29,7 +36,18 @@ def advance(now_text: str | None) -> None:
             sys.exit(2)
         if now.tzinfo is None:
             now = now.replace(tzinfo=UTC)
-    click.echo(f"{run_procurement_deadlines(now)} request(s) changed")
+    only = None
+    if requests:
+        only = set()
+        for text in requests:
+            # An announcement number is CG<id, six digits>-<round>.
+            match = re.fullmatch(r"(?:CG)?0*(\d{1,10})(?:-\d+)?", text.strip(), re.IGNORECASE)
+            if match is None:
+                click.echo(f"--request {text!r}: give a request id or a number like CG000012-1",
+                           err=True)
+                sys.exit(2)
+            only.add(int(match.group(1)))
+    click.echo(f"{run_procurement_deadlines(now, only=only)} request(s) changed")
 
 
 @procurement_cli.command("result")

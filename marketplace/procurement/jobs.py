@@ -12,15 +12,18 @@ from marketplace.procurement.models import PurchaseRequest
 log = logging.getLogger(__name__)
 
 
-def run_procurement_deadlines(now) -> int:
+def run_procurement_deadlines(now, *, only=None) -> int:
     """Close every overdue request, award what can be awarded, finalise ended objection periods.
 
     Idempotent and catching up: it looks at everything due by ``now``, whenever it last ran.
     Each request is committed on its own so that one refused move (another worker got there
-    first) does not undo the others. Returns how many requests changed.
+    first) does not undo the others. ``only``: just these request ids. Returns how many
+    requests changed.
     """
     changed = 0
     for request_id in services.due_request_ids(now):
+        if only is not None and request_id not in only:
+            continue
         req = db.session.get(PurchaseRequest, request_id, populate_existing=True)
         if req is None:
             continue

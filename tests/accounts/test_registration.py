@@ -95,3 +95,22 @@ def test_government_kind_cannot_self_register(browser, db):
     resp = browser.post("/register", _form(kind="government"))
     assert resp.status_code == 200
     assert db.session.execute(sa.select(sa.func.count(Organisation.id))).scalar() == 0
+
+
+def test_reserved_test_domain_is_accepted_like_the_demo_accounts(browser, db):
+    browser.post("/register", _form(email="new@demo.zhongjie.test"))
+    assert db.session.execute(sa.select(User.email)).scalar_one() == "new@demo.zhongjie.test"
+
+
+def test_invalid_email_is_explained_in_chinese(browser, db):
+    html = browser.post("/register", _form(email="not-an-address")).get_data(as_text=True)
+    assert "电子邮箱地址无效" in html
+    assert "Email" not in html and "email address" not in html
+    assert db.session.execute(sa.select(User)).first() is None
+
+
+def test_production_refuses_a_reserved_test_domain(app, browser, db, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    html = browser.post("/register", _form(email="new@demo.zhongjie.test")).get_data(as_text=True)
+    assert "电子邮箱地址无效" in html
+    assert db.session.execute(sa.select(User)).first() is None

@@ -65,6 +65,23 @@ def _sign_in_browser(browser, login_as, contract, user, **changes):
 # --- generation -------------------------------------------------------------------------------
 
 
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_contract_pdf_names_no_signer_the_parties_did_not_choose(awarded, db):
+    """Both organisations' contact person is 李四 (the factory): the drafted contract printed it as
+    both parties' 授权代表 though the people who sign type their own names when they sign."""
+    s, _req, contract = awarded
+    assert s.enterprise.contact_name == contract.agency.contact_name == "李四"
+    text = _pdf_text(contract.versions[0].pdf)
+    assert "李四" not in text
+    assert text.count("以平台签署记录为准") >= 4  # 授权代表 and 签字 lines of both parties
+    assert contract.buyer.name in text and contract.agency.name in text
+
+
 def test_final_award_generates_version_one(awarded, db):
     s, req, contract = awarded
     assert contract.status is ContractStatus.AWAITING_SIGNATURES
@@ -128,10 +145,16 @@ def test_both_parties_sign_in_the_browser_then_in_force(awarded, db, browser, lo
     notices = client.get("/contracts?lang=en").get_data(as_text=True)
     assert contract.contract_no in notices and contract.agency.name in notices
     assert "注册测绘师" not in notices  # no clause text
+    page = client.get(f"/contracts/certificate/{contract.contract_no}?lang=en")
+    assert page.mimetype == "text/html" and "王五" in page.get_data(as_text=True)
     cert = client.get(f"/contracts/certificate/{contract.contract_no}?download=1&lang=en")
-    assert cert.status_code == 200 and "attachment" in cert.headers["Content-Disposition"]
-    text = cert.get_data(as_text=True)
-    assert "王五" in text and version.sealed_sha256 in text and "INVALID" not in text
+    assert cert.status_code == 200 and cert.mimetype == "application/pdf"
+    assert cert.headers["Content-Disposition"] == (
+        f'attachment; filename="{contract.contract_no}-certificate.pdf"')
+    # The signers' names and the hashes, each on one line (not cut by the page width).
+    text = _pdf_text(cert.data).replace("\n", "")
+    assert text.count("王五") == 2 and "INVALID" not in text
+    assert version.sha256 in text and version.sealed_sha256 in text
 
 
 def _in_force(db, awarded):

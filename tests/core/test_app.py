@@ -35,6 +35,25 @@ def test_404_looks_like_the_site(client):
     assert "页面不存在" in html and "navbar" in html
 
 
+def test_favicon_is_served_and_linked(client):
+    import re
+    from io import BytesIO
+
+    from PIL import Image
+
+    resp = client.get("/favicon.ico")
+    assert resp.status_code == 200 and resp.mimetype == "image/vnd.microsoft.icon"
+    assert Image.open(BytesIO(resp.data)).format == "ICO"
+    resp.close()
+    html = client.get("/").get_data(as_text=True)
+    links = re.findall(r'<link rel="icon" href="([^"]+)"', html)
+    assert "/favicon.ico" in links
+    [svg] = [link for link in links if link.endswith(".svg")]
+    svg_resp = client.get(svg)
+    assert svg_resp.status_code == 200 and b"<svg" in svg_resp.data
+    svg_resp.close()
+
+
 def test_home_page_explains_the_marketplace_in_chinese_by_default(client):
     html = client.get("/").get_data(as_text=True)
     assert 'lang="zh-CN"' in html

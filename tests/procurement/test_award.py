@@ -220,3 +220,25 @@ def test_cli_advance(scenario, db, app):
     result = runner.invoke(args=["procurement", "result", str(req.id)])
     assert result.exit_code == 0 and '"status": "awarded"' in result.output
     assert runner.invoke(args=["procurement", "advance", "--now", "soon"]).exit_code == 2
+
+
+def test_cli_advance_only_the_requests_named(scenario, db, app):
+    from tests.procurement.conftest import make_scenario
+
+    s, other = scenario, make_scenario(db)
+    first, second = s.published(), other.published()
+    for sc, req in ((s, first), (other, second)):
+        sc.bid(req, 0, 1_000_000)
+        sc.bid(req, 1, 1_100_000)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    later = max(s.after_deadline(first), other.after_deadline(second)).isoformat()
+    result = runner.invoke(args=["procurement", "advance", "--now", later, "--request", first.reference])
+    assert result.exit_code == 0 and "1 request(s) changed" in result.output
+    db.session.expire_all()
+    assert first.status is RequestStatus.AWARDED and second.status is RequestStatus.PUBLISHED
+    result = runner.invoke(args=["procurement", "advance", "--now", later, "--request", str(second.id)])
+    assert "1 request(s) changed" in result.output
+    assert runner.invoke(args=["procurement", "advance", "--request", "x1"]).exit_code == 2
+    help_text = runner.invoke(args=["procurement", "advance", "--help"]).output
+    assert "demo requests included" in help_text

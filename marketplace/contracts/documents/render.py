@@ -294,16 +294,38 @@ def render_contract_pdf(
         RenderError: bad template or no CJK font.
         ValueError: ``data`` is a mapping with out-of-range values.
     """
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-
     if not isinstance(data, ContractData):
         data = ContractData.from_mapping(data)
     fonts = fonts or find_cjk_fonts()
+    _check_fonts(fonts)
+    html = render_contract_html(data, template)
+    # Fixed metadata: the creation date is the drafting day, not "now", so that re-rendering
+    # the same version reproduces the same bytes.
+    stamp = datetime.combine(data.drafted_on, time(0, 0), SHANGHAI)
+    pdf = html_to_pdf(html, title=f"中介服务合同 {data.contract_no}（第{data.version}版）",
+                      created=stamp, fonts=fonts)
+    return RenderedContract(pdf=pdf, sha256=sha256_hex(pdf))
+
+
+def _check_fonts(fonts: FontFiles) -> None:
     for path in (fonts.regular, fonts.bold):
         if path is not None and not path.is_file():
             raise RenderError(_l("The contract font %(path)s is missing.", path=str(path)))
-    html = render_contract_html(data, template)
+
+
+def html_to_pdf(html: str, *, title: str, created: datetime, fonts: FontFiles | None = None,
+                lang: str = "zh-CN") -> bytes:
+    """A self-contained PDF of a trusted or sandbox-rendered HTML page: the CJK font embedded,
+    nothing else fetched, the metadata fixed (``created`` is the creation and modification date).
+
+    Raises:
+        RenderError: no CJK font.
+    """
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    fonts = fonts or find_cjk_fonts()
+    _check_fonts(fonts)
     allowed = {p.as_uri(): p for p in (fonts.regular, fonts.bold) if p is not None}
     fetcher = _fetcher_class()(allowed)
     font_config = FontConfiguration()
@@ -311,14 +333,11 @@ def render_contract_pdf(
     document = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).render(
         stylesheets=[stylesheet], font_config=font_config
     )
-    # Fixed metadata: the creation date is the drafting day, not "now", so that re-rendering
-    # the same version reproduces the same bytes.
-    stamp = datetime.combine(data.drafted_on, time(0, 0), SHANGHAI).isoformat()
+    stamp = created.astimezone(SHANGHAI).isoformat() if created.tzinfo else created.isoformat()
     metadata = document.metadata
-    metadata.title = f"中介服务合同 {data.contract_no}（第{data.version}版）"
+    metadata.title = title
     metadata.authors = ["网上中介服务超市"]
     metadata.created = metadata.modified = stamp
     metadata.generator = "zhongjie-market"
-    metadata.lang = "zh-CN"
-    pdf = document.write_pdf()
-    return RenderedContract(pdf=pdf, sha256=sha256_hex(pdf))
+    metadata.lang = lang
+    return document.write_pdf()
