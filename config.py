@@ -60,6 +60,10 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed. 0
+    # trusts none (a client could forge its address); behind one nginx, 1. The client address
+    # keys the rate limits, so behind a proxy with 0 every visitor shares one limit.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
 
     # Security headers.
     FORCE_HTTPS = False
