@@ -199,6 +199,9 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set in production")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production")
+        if not os.environ.get("REDIS_URL"):
+            # Each gunicorn worker would count sign-ins on its own: 3 workers, 3 times the limit.
+            raise RuntimeError("REDIS_URL must be set in production (a rate-limit store shared by all workers)")
         stripe_key = os.environ.get("STRIPE_SECRET_KEY") or ""
         if stripe_key and not os.environ.get("STRIPE_WEBHOOK_SECRET"):
             raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")
