@@ -60,6 +60,10 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed. 0
+    # trusts none (a client could forge its address); behind one nginx, 1. The client address
+    # keys the rate limits, so behind a proxy with 0 every visitor shares one limit.
+    TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 0))
 
     # Security headers.
     FORCE_HTTPS = False
@@ -195,6 +199,9 @@ class ProductionConfig(Config):
             raise RuntimeError("SECRET_KEY must be set in production")
         if not os.environ.get("DATABASE_URL"):
             raise RuntimeError("DATABASE_URL must be set in production")
+        if not os.environ.get("REDIS_URL"):
+            # Each gunicorn worker would count sign-ins on its own: 3 workers, 3 times the limit.
+            raise RuntimeError("REDIS_URL must be set in production (a rate-limit store shared by all workers)")
         stripe_key = os.environ.get("STRIPE_SECRET_KEY") or ""
         if stripe_key and not os.environ.get("STRIPE_WEBHOOK_SECRET"):
             raise RuntimeError("STRIPE_WEBHOOK_SECRET must be set when STRIPE_SECRET_KEY is")

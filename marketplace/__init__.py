@@ -35,6 +35,11 @@ def create_app(config_class=None):
         (name for name, cls in _configs().items() if cls is config_class), "custom"
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config["TRUSTED_PROXIES"] > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     init_extensions(app)
     register_blueprints(app)
     register_cli(app)

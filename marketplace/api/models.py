@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.accounts.models import Organisation
+from marketplace.accounts.models import Organisation, User
 from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.extensions import db
 
@@ -30,13 +30,17 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship()
+    created_by: Mapped[User | None] = relationship()
 
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(s for s in self.scopes.split() if s)
 
     def is_usable(self, now: datetime) -> bool:
-        """Not revoked and not expired."""
+        """Not revoked, not expired, and its creator's account not disabled (a disabled user's
+        tokens must stop working with their sessions)."""
+        if self.created_by is not None and not self.created_by.is_enabled:
+            return False
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
     @property

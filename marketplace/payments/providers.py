@@ -8,6 +8,7 @@ Every Stripe call carries an idempotency key derived from the object and the act
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -18,6 +19,9 @@ from marketplace.core.errors import DomainError
 from marketplace.payments.models import ProviderName
 
 WEBHOOK_TOLERANCE_SECONDS = 300
+# Stripe's own check only refuses old events; one stamped further ahead than this clock skew is
+# refused too, or a leaked signature of a future timestamp would stay replayable for that long.
+WEBHOOK_MAX_CLOCK_SKEW_SECONDS = 300
 # Tests put a fake ``stripe.HTTPClient`` here so that no request leaves the machine.
 HTTP_CLIENT_EXTENSION = "payments.stripe_http_client"
 
@@ -287,6 +291,8 @@ class StripeProvider:
                                                         WEBHOOK_TOLERANCE_SECONDS)
         except self._stripe.SignatureVerificationError as exc:
             raise SignatureInvalid(str(exc)) from exc
+        if _signed_at(signature) > time.time() + WEBHOOK_MAX_CLOCK_SKEW_SECONDS:
+            raise SignatureInvalid("timestamp in the future")
         try:
             event = json.loads(text)
         except ValueError as exc:
@@ -294,6 +300,13 @@ class StripeProvider:
         if not isinstance(event, dict):
             raise SignatureInvalid("not an event")
         return event
+
+
+def _signed_at(signature: str) -> int:
+    """The ``t=`` timestamp of a ``Stripe-Signature`` header (the latest, if several)."""
+    stamps = [int(v) for k, _, v in (item.strip().partition("=") for item in signature.split(","))
+              if k == "t" and v.isdigit()]
+    return max(stamps, default=0)
 
 
 def get_provider() -> PaymentProvider:

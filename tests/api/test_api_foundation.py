@@ -149,3 +149,15 @@ def test_api_rate_limit_is_json_429(app, client):
         app.config["API_RATE_LIMIT"] = "120 per minute"
     assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
     assert responses[3].get_json()["error"]["code"] == "rate_limited"
+
+
+def test_tokens_of_a_disabled_user_stop_working(client, db):
+    from marketplace.accounts.services import set_user_enabled
+
+    _t, secret, user = _token(db)
+    auth = {"Authorization": f"Bearer {secret}"}
+    assert client.get("/api/v1/me", headers=auth).status_code == 200
+    set_user_enabled(user, enabled=False, actor=UserFactory(organisation=GovernmentFactory(), role=Role.ADMIN))
+    db.session.commit()
+    resp = client.get("/api/v1/me", headers=auth)
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unauthorized"

@@ -13,6 +13,16 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
         create_app(ProductionConfig)
 
 
+def test_production_refuses_to_start_without_a_shared_rate_limit_store(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://localhost/x")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(RuntimeError, match="REDIS_URL"):
+        create_app(ProductionConfig)
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    ProductionConfig.check()
+
+
 def test_security_headers(client):
     resp = client.get("/")
     csp = resp.headers["Content-Security-Policy"]

@@ -34,6 +34,7 @@ def test_offline_by_default_stripe_with_a_key(app, db, monkeypatch):
 def test_production_checks_the_stripe_keys(monkeypatch, env, error):
     monkeypatch.setenv("SECRET_KEY", "s")
     monkeypatch.setenv("DATABASE_URL", "postgresql://x/y")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     for key in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_ALLOW_TEST_KEY"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():

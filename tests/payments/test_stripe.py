@@ -134,6 +134,8 @@ def test_bad_signatures_and_replays_are_refused(fake_stripe, in_force, db, brows
     assert post_event(client, body, signature="t=1,v1=nonsense").status_code == 400
     old = sign(body, t=int(time.time()) - 301)
     assert post_event(client, body, signature=old).status_code == 400  # a replay past the tolerance
+    future = sign(body, t=int(time.time()) + 3600)
+    assert post_event(client, body, signature=future).status_code == 400  # beyond the clock skew
     tampered = body.replace('"livemode": false', '"livemode": true')
     assert post_event(client, tampered, signature=sign(body)).status_code == 400
     assert post_event(client, "not json", signature=sign("not json")).status_code == 400
