@@ -242,3 +242,17 @@ def test_cli_advance_only_the_requests_named(scenario, db, app):
     assert runner.invoke(args=["procurement", "advance", "--request", "x1"]).exit_code == 2
     help_text = runner.invoke(args=["procurement", "advance", "--help"]).output
     assert "demo requests included" in help_text
+
+
+def test_result_shows_the_published_deadline_and_links_the_objection_form(scenario, db, client):
+    s = scenario
+    req = _awarded(s)
+    db.session.commit()
+    html = client.get(f"/announcements/{req.id}/result?lang=zh_CN").get_data(as_text=True)
+    published = req.bidding_deadline.astimezone(services.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    closed = req.closed_at.astimezone(services.SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    assert published != closed
+    outcome_line = html.split("报价截止时间")[1].split("</p>")[0]
+    assert published in outcome_line and closed not in outcome_line
+    assert "投诉电话" not in html
+    assert f'href="/announcements/{req.id}/objections/new" id="objection-form-link">在线质疑表单</a>' in html
