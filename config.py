@@ -48,6 +48,9 @@ class Config:
     UPLOAD_MAX_BYTES = int(os.environ.get("UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
     UPLOAD_ORG_QUOTA_BYTES = int(os.environ.get("UPLOAD_ORG_QUOTA_BYTES", 100 * 1024 * 1024))
 
+    # AGPL-3.0 section 13: where users of this site can get its source code (shown in the footer).
+    SOURCE_URL = os.environ.get("SOURCE_URL", "")
+
     # i18n
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -55,6 +55,17 @@ def _render(status: int, title: str, message: str, exc=None):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _domain_title(status: int) -> str:
+    """The page title of a refused action: what happened, not a generic "not possible"."""
+    titles = {
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        409: _("Conflict"),
+        429: _("Too many attempts"),
+    }
+    return titles.get(status, _("Not possible"))
+
+
 def register_error_handlers(app) -> None:
     """Attach the handlers for 400/401/403/404/405/409/413/415/422/429/500, CSRF and DomainError."""
 
@@ -127,6 +138,6 @@ def register_error_handlers(app) -> None:
             details = {exc.field: [str(exc.message)]} if exc.field else None
             return json_error(status, str(exc.message), details, code=code)
         if _wants_json() or request.method == "GET":
-            return _render(exc.http_status, _("Not possible"), str(exc.message))
+            return _render(exc.http_status, _domain_title(exc.http_status), str(exc.message))
         flash(str(exc.message), "danger")
         return redirect(request.referrer or "/")

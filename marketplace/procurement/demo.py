@@ -122,7 +122,7 @@ def load_procurement_demo() -> dict[str, int]:
         item = case.service_items[0]
         data = services.RequestInput(
             title=f"{case.project_name}{item.name}采购公告", content=CONTENT.format(service=item.name),
-            scale="总投资约" + str(len(case.project_name) * 3) + "千万元", selection_method=method,
+            scale=f"总投资约{len(case.project_name) * 0.3:.1f}亿元", selection_method=method,
             bidding_deadline=services.default_deadline(at), contact_name=owner.name,
             contact_phone="0871-64600000", complaint_phone="0871-12345", is_budgeted=True,
             budget_ceiling_fen=ceiling, **extra,

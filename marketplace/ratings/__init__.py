@@ -1,4 +1,4 @@
-"""Dual evaluation (双评价): blind ratings of a finished contract by both parties and the case's
+"""Dual evaluation (双向评价): blind ratings of a finished contract by both parties and the case's
 approval department, revealed together, feeding the agency's credit."""
 
 from flask import Blueprint

@@ -1,4 +1,4 @@
-"""Dual evaluation (双评价): the rating window of a finished contract and its three ratings.
+"""Dual evaluation (双向评价): the rating window of a finished contract and its three ratings.
 
 Scores are whole numbers 1–5 per dimension, in their own columns; which dimensions a rating
 has depends on who gives it (CHECK constraints tie them to ``role``). ``mean_centi`` is the mean

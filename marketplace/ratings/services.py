@@ -1,4 +1,4 @@
-"""Dual evaluation rules (双评价): who may rate a finished contract, blindness, reveal, replies,
+"""Dual evaluation rules (双向评价): who may rate a finished contract, blindness, reveal, replies,
 moderation and the credit inputs.
 
 - A contract finished (completed on acceptance, or terminated after it was in force) opens a

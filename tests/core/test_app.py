@@ -45,6 +45,12 @@ def test_404_looks_like_the_site(client):
     assert "页面不存在" in html and "navbar" in html
 
 
+def test_a_missing_record_is_titled_not_found_not_refused(client, db):
+    html = client.get("/agencies/99999?lang=zh_CN").get_data(as_text=True)
+    assert "<title>页面未找到" in html
+    assert "无法执行" not in html
+
+
 def test_favicon_is_served_and_linked(client):
     import re
     from io import BytesIO
@@ -137,3 +143,11 @@ def test_unexpected_error_gives_the_site_500_page(tmp_path):
     assert "navbar" in html
     assert "出错" in html
     assert "unexpected" not in html
+
+
+def test_the_footer_links_the_source_when_configured(app, client):
+    assert 'id="footer-source"' not in client.get("/").get_data(as_text=True)
+    app.config["SOURCE_URL"] = "https://git.example.gov.cn/zhongjie-market"
+    html = client.get("/?lang=zh_CN").get_data(as_text=True)
+    assert 'href="https://git.example.gov.cn/zhongjie-market" id="footer-source"' in html
+    assert "源代码（AGPL-3.0）" in html

@@ -195,3 +195,9 @@ def test_the_chinese_page_renders(finished, db, client, login_as):
     page = client.get(_url(finished) + "?lang=zh_CN").get_data(as_text=True)
     assert client.get(_url(finished) + "?lang=zh_CN").status_code == 200
     assert 'id="rating-form"' in page
+
+
+def test_the_panel_uses_the_platform_term_for_two_way_rating(finished, db, client, login_as):
+    login_as(finished.owner)
+    page = client.get(f"/contracts/{finished.contract.id}?lang=zh_CN").get_data(as_text=True)
+    assert "双向评价" in page and "双评价" not in page
