@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import g, request, session
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
 
@@ -202,6 +203,7 @@ def register_template_helpers(app) -> None:
     from marketplace.core.db import utcnow
     from marketplace.core.money import format_fen
     from marketplace.core.regions import region_name
+    from marketplace.core.text import colon
 
     @app.before_request
     def _request_nonce():
@@ -222,5 +224,10 @@ def register_template_helpers(app) -> None:
             "now_utc": utcnow,
         }
 
+    def label(text) -> Markup:
+        """A label followed by the colon of the page's language: 「预算：」, "Budget: "."""
+        return escape(text) + colon()
+
     app.add_template_filter(format_fen, "fen")
     app.add_template_filter(region_name, "region")
+    app.add_template_filter(label, "label")

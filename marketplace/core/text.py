@@ -64,3 +64,16 @@ def clean_query(value, *, max_len: int = 100) -> str:
 def is_db_id(value) -> bool:
     """Whether ``value`` can be a primary key (PostgreSQL refuses integers of 2³¹ and more)."""
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DB_INT
+
+
+def colon() -> str:
+    """The colon after a label in the current language: 「：」 in Chinese, ": " otherwise."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "：" if locale is not None and locale.language == "zh" else ": "
+
+
+def label(text) -> str:
+    """``text`` followed by the colon of the current language: 「预算：」, "Budget: "."""
+    return f"{text}{colon()}"
