@@ -633,8 +633,9 @@ def main() -> int:
                 indent=2,
             )
         )
-    if not args.instance:
-        shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(
+        tmp, ignore_errors=True
+    )  # the database and instance of a run without --db/--instance
     return 0
 
 
