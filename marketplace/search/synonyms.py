@@ -27,6 +27,9 @@ from marketplace.search.models import SYNONYM_TERM_MAX, SearchSynonym, SearchSyn
 MAX_EXPANSIONS = 10
 _CACHE = "search_synonyms"
 _SEPARATORS = re.compile(r"[\n\r,，、;；|/]+")
+# A Core statement: the ORM's compile step cost more than the read itself, on every search.
+_REVISIONS = SearchSynonymRevision.__table__
+_REVISION = sa.select(_REVISIONS.c.revision).where(_REVISIONS.c.id == 1)
 
 # The defaults of a fresh install (the migration that creates the table inserts the same list;
 # ``flask seed demo`` and ``flask search install-synonyms`` add whichever are missing).
@@ -55,9 +58,7 @@ DEFAULT_SYNONYMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 def current_table() -> SynonymTable:
     """The synonym table for this search: cached per process, reloaded when the revision moved."""
-    revision = db.session.execute(
-        sa.select(SearchSynonymRevision.revision).where(SearchSynonymRevision.id == 1)
-    ).scalar()
+    revision = db.session.execute(_REVISION).scalar()
     cached = current_app.extensions.get(_CACHE)
     if cached is not None and cached[0] == revision:
         return cached[1]
