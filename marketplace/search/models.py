@@ -1,4 +1,5 @@
-"""The search queue (a durable outbox) and the canonical denormalised document store."""
+"""The search queue (a durable outbox), the canonical denormalised document store, and the
+synonym table applied to queries."""
 
 from __future__ import annotations
 

@@ -299,3 +299,23 @@ def test_search_reads_only_the_revision_when_the_table_is_cached(db, trade_corpu
     finally:
         sa.event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 1 and "search_synonym_revisions" in statements[0]
+
+
+def test_cli_installs_the_missing_defaults(app, db):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["search", "install-synonyms"])
+    assert (
+        result.exit_code == 0
+        and f"{len(synonyms.DEFAULT_SYNONYMS)} synonyms added" in result.output
+    )
+    assert "0 synonyms added" in runner.invoke(args=["search", "install-synonyms"]).output
+
+
+def test_delete_without_a_valid_form_changes_nothing(app, db, defaults, admin):
+    entry = db.session.scalar(sa.select(SearchSynonym).where(SearchSynonym.term == "环评"))
+    browser = signed_in(app, admin)
+    resp = browser.client.post(f"/admin/search/synonyms/{entry.id}/delete", data={})
+    assert resp.status_code in (302, 400)
+    assert db.session.get(SearchSynonym, entry.id) is not None
+    assert "search_synonym.deleted" not in synonym_events(db)
+    assert browser.get("/admin/search/synonyms/999999/edit").status_code == 404
