@@ -319,3 +319,26 @@ def test_delete_without_a_valid_form_changes_nothing(app, db, defaults, admin):
     assert db.session.get(SearchSynonym, entry.id) is not None
     assert "search_synonym.deleted" not in synonym_events(db)
     assert browser.get("/admin/search/synonyms/999999/edit").status_code == 404
+
+
+DEFAULT_TABLE = SynonymTable.build(
+    (term, expansions) for term, expansions in synonyms.DEFAULT_SYNONYMS
+)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "环评" * 100,
+        "环评 水保 安评 地灾 能评 稳评 职评 洪评 震评 交评 文评 水评 雷评 可研 测绘",
+        "规划环评环评规划",
+        "ＥＩＡ环评\x00水保",
+        "环境影响评价环境影响报告地质灾害危险性评估",
+    ],
+)
+def test_queries_full_of_abbreviations_stay_small(text):
+    parsed = parse_query(text, DEFAULT_TABLE)
+    assert 0 < len(parsed.groups) <= 12
+    assert all(len(group) <= 24 for group in parsed.groups)
+    assert len(parsed.synonyms) in (0, len(parsed.words))
+    assert all(t.isalnum() for t in parsed.terms)
