@@ -45,6 +45,7 @@ def load_demo(password: str | None = None, *, with_market: bool = True) -> dict[
     from marketplace.audit.services import record_event
     from marketplace.core.passwords import hash_password
     from marketplace.extensions import db
+    from marketplace.search.synonyms import install_default_synonyms
     from marketplace.workdays.services import seed_from_chinesecalendar
     from tests.factories import (
         AgencyFactory,
@@ -56,6 +57,7 @@ def load_demo(password: str | None = None, *, with_market: bool = True) -> dict[
 
     rng = random.Random(20261123)
     seed_from_chinesecalendar()
+    install_default_synonyms(actor="seed")  # a no-op after `flask db upgrade`, which adds them
     orgs = {
         "platform": GovernmentFactory(name="昆明市网上中介服务超市管理办公室", uscc=make_uscc(rng, "11"), region_code="530100"),
         "regulator": GovernmentFactory(name="昆明市市场监督管理局", uscc=make_uscc(rng, "11"), region_code="530100"),

@@ -121,14 +121,23 @@ def jieba_analyzer() -> JiebaTokenizer:
 Alternative = tuple[str, ...]
 Group = tuple[Alternative, ...]
 
+# Bounds on what synonyms add to one query word, so an odd table cannot make a query huge.
+MAX_ALTERNATIVES = 24
+MAX_PHRASE_ALTERNATIVES = 8
+
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """The user's query as data: every group must match (AND); words are for LIKE and display."""
+    """The user's query as data: every group must match (AND); words are for LIKE and display.
+
+    ``synonyms`` runs beside ``words``: the other texts a word also matches (from the synonym
+    table), so the LIKE back-end and highlighting see them too.
+    """
 
     text: str
     groups: tuple[Group, ...]
     words: tuple[str, ...]
+    synonyms: tuple[tuple[str, ...], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -139,6 +148,12 @@ class ParsedQuery:
         """Every term that counts as a hit, for highlighting."""
         return frozenset(t for group in self.groups for alt in group for t in alt)
 
+    @property
+    def word_variants(self) -> tuple[tuple[str, ...], ...]:
+        """Per word: the word and its synonyms (any of them matches)."""
+        extra = self.synonyms + ((),) * (len(self.words) - len(self.synonyms))
+        return tuple((word, *others) for word, others in zip(self.words, extra, strict=False))
+
 
 def clean_query(text: str | None) -> str:
     """The query as the user meant it: no control characters, single spaces, at most 200 chars."""
@@ -146,45 +161,162 @@ def clean_query(text: str | None) -> str:
     return _SPACES.sub(" ", text[: MAX_QUERY_CHARS * 4]).strip()[:MAX_QUERY_CHARS]
 
 
-def parse_query(text: str | None) -> ParsedQuery:
-    """Split the query into words (rjieba's precise mode); never raises.
+def synonym_key(text: str) -> str:
+    """A synonym term as compared with query words: NFKC, lower-case, without spaces."""
+    return "".join(unicodedata.normalize("NFKC", (text or "").translate(_FULLWIDTH)).lower().split())
 
-    A long Chinese word also matches when only its dictionary sub-words occur (人民共和国 finds
-    中华人民共和国), because the index holds those sub-words.
-    """
-    cleaned = clean_query(text)
-    groups: list[Group] = []
-    words: list[str] = []
-    folded = cleaned.translate(_FULLWIDTH)
-    for word in rjieba.cut(folded):
+
+def is_synonym_term(text: str) -> bool:
+    """Whether ``text`` (a :func:`synonym_key`) is one run of letters and digits that the query
+    analysis keeps: what a query word can be compared with."""
+    return bool(text) and _ALNUM_RUN.fullmatch(text) is not None and bool(_units(text))
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One query word: its text (NFKC, lower-case), where it is, and its alternatives."""
+
+    key: str
+    start: int
+    end: int
+    alternatives: tuple[Alternative, ...]
+
+
+def _word_alternatives(raw: str, term: str) -> tuple[Alternative, ...]:
+    """The word itself; for a long Chinese word also its dictionary sub-words together."""
+    alternatives: list[Alternative] = [(term,)]
+    if _is_cjk(raw) and len(raw) > 2:
+        subs = tuple(
+            dict.fromkeys(
+                t for t in (normalize_term(s) for s in rjieba.cut_for_search(raw)) if t and t != term
+            )
+        )
+        if subs:
+            alternatives.append(subs)
+    return tuple(alternatives)
+
+
+def _units(folded: str) -> list[_Unit]:
+    """The words of a (full-width folded) query in rjieba's precise mode, stop words dropped."""
+    units = []
+    for word, start, _end in rjieba.tokenize(folded, mode="default"):
         for match in _ALNUM_RUN.finditer(word):
             raw = match.group()
             term = normalize_term(raw)
-            if not term:
-                continue
-            alternatives: list[Alternative] = [(term,)]
-            if _is_cjk(raw) and len(raw) > 2:
-                subs = tuple(
-                    dict.fromkeys(
-                        t for t in (normalize_term(s) for s in rjieba.cut_for_search(raw)) if t and t != term
-                    )
-                )
-                if subs:
-                    alternatives.append(subs)
-            group = tuple(alternatives)
-            if group not in groups:
-                groups.append(group)
-                words.append(unicodedata.normalize("NFKC", raw).lower())
-            if len(groups) >= MAX_QUERY_WORDS:
-                return ParsedQuery(cleaned, tuple(groups), tuple(words))
-    return ParsedQuery(cleaned, tuple(groups), tuple(words))
+            if term:
+                units.append(_Unit(
+                    unicodedata.normalize("NFKC", raw).lower(), start + match.start(),
+                    start + match.end(), _word_alternatives(raw, term),
+                ))
+    return units
+
+
+def _conjoin(parts: list[tuple[Alternative, ...]], limit: int) -> tuple[Alternative, ...]:
+    """Words in a row as alternatives of one group: (a | a') & b == (a & b) | (a' & b)."""
+    combined: list[Alternative] = [()]
+    for alternatives in parts:
+        combined = [
+            tuple(dict.fromkeys(left + right)) for left in combined for right in alternatives
+        ][:limit]
+    return tuple(alt for alt in dict.fromkeys(combined) if alt)
+
+
+@dataclass(frozen=True)
+class SynonymTable:
+    """Query-time synonyms: a text (a :func:`synonym_key`) and the other texts it also matches.
+
+    An abbreviation matches its expansions and an expansion its abbreviation (环评 finds
+    环境影响评价 and 环境影响评价 finds 环评), but two expansions do not match each other.
+    """
+
+    variants: dict[str, tuple[str, ...]]
+    alternatives: dict[str, tuple[Alternative, ...]]
+    longest: int
+
+    @classmethod
+    def build(cls, entries) -> SynonymTable:
+        """From (abbreviation, expansions) pairs; texts the analysis cannot use are skipped."""
+        variants: dict[str, dict[str, None]] = {}
+        for head, expansions in entries:
+            head = synonym_key(head)
+            for other in (synonym_key(e) for e in expansions):
+                if head and other and other != head:
+                    variants.setdefault(head, {})[other] = None
+                    variants.setdefault(other, {})[head] = None
+        alternatives = {}
+        for text in variants:
+            alts = _conjoin([u.alternatives for u in _units(text)], MAX_PHRASE_ALTERNATIVES)
+            if alts:
+                alternatives[text] = alts
+        usable = {
+            text: tuple(o for o in others if o in alternatives)
+            for text, others in variants.items() if text in alternatives
+        }
+        usable = {text: others for text, others in usable.items() if others}
+        return cls(usable, alternatives, max((len(t) for t in usable), default=0))
+
+    def __bool__(self) -> bool:
+        return bool(self.variants)
+
+
+NO_SYNONYMS = SynonymTable({}, {}, 0)
+
+
+def _longest_synonym(units: list[_Unit], i: int, synonyms: SynonymTable) -> tuple[int, str] | None:
+    """The longest run of adjacent words from ``units[i]`` that is a synonym text."""
+    found = None
+    text = ""
+    for j in range(i, len(units)):
+        if j > i and units[j].start != units[j - 1].end:
+            break
+        text += units[j].key
+        if len(text) > synonyms.longest:
+            break
+        if text in synonyms.variants:
+            found = (j, text)
+    return found
+
+
+def parse_query(text: str | None, synonyms: SynonymTable | None = None) -> ParsedQuery:
+    """Split the query into words (rjieba's precise mode); never raises.
+
+    A long Chinese word also matches when only its dictionary sub-words occur (人民共和国 finds
+    中华人民共和国), because the index holds those sub-words. Words (or adjacent words) that
+    are in ``synonyms`` also match the texts listed for them (环评 finds 环境影响评价).
+    """
+    cleaned = clean_query(text)
+    synonyms = synonyms or NO_SYNONYMS
+    units = _units(cleaned.translate(_FULLWIDTH))
+    groups: list[Group] = []
+    words: list[str] = []
+    others: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(units) and len(groups) < MAX_QUERY_WORDS:
+        found = _longest_synonym(units, i, synonyms) if synonyms else None
+        if found is None:
+            group, word, variants = units[i].alternatives, units[i].key, ()
+            i += 1
+        else:
+            j, word = found
+            variants = synonyms.variants[word]
+            own = _conjoin([u.alternatives for u in units[i : j + 1]], MAX_PHRASE_ALTERNATIVES)
+            group = tuple(dict.fromkeys(
+                (*own, *(alt for v in variants for alt in synonyms.alternatives[v]))
+            ))[:MAX_ALTERNATIVES]
+            i = j + 1
+        if group not in groups:
+            groups.append(group)
+            words.append(word)
+            others.append(variants)
+    synonym_part = tuple(others) if any(others) else ()
+    return ParsedQuery(cleaned, tuple(groups), tuple(words), synonym_part)
 
 
 def _hit_spans(text: str, query: ParsedQuery) -> list[tuple[int, int]]:
     terms = query.terms
     spans = [(s, e) for term, s, e in iter_terms(text) if term in terms]
     lowered = text.lower()
-    for word in query.words:
+    for word in (w for variants in query.word_variants for w in variants):
         if not _is_cjk(word):
             continue
         start = lowered.find(word)

@@ -73,3 +73,14 @@ def query(text: str, doc_type: str | None) -> None:
     click.echo(f"{outcome.total} hits ({outcome.backend}{', degraded' if outcome.degraded else ''})")
     for hit in outcome.hits:
         click.echo(f"{hit.score:8.3f}  {hit.doc_type}:{hit.doc_id}  {hit.title}")
+
+
+@search_cli.command("install-synonyms")
+def install_synonyms() -> None:
+    """Add the default trade abbreviations (环评, 水保 …) that have no entry yet."""
+    from marketplace.extensions import db
+    from marketplace.search.synonyms import install_default_synonyms
+
+    added = install_default_synonyms(actor="cli")
+    db.session.commit()
+    click.echo(f"{added} synonyms added")

@@ -1,14 +1,18 @@
-"""The search form (a GET form: no CSRF). It only shapes the input; bad values are dropped."""
+"""The search form (a GET form: no CSRF; it only shapes the input, bad values are dropped) and
+the administrator's synonym form."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
+from marketplace.core.forms import NoControlChars
 from marketplace.search.analysis import clean_query, clean_text
 from marketplace.search.backends import SearchFilters
 from marketplace.search.documents import CREDIT_GRADES, FEE_BUCKETS, TIME_BUCKETS, DocType
+from marketplace.search.models import SYNONYM_TERM_MAX
 
 # Query-string names of the filters (short, readable URLs).
 PARAMS = {
@@ -47,3 +51,23 @@ class SearchForm(FlaskForm):
             field = self[param]
             values[name] = field.data if field.data and not field.errors else None
         return SearchFilters(**values)
+
+
+class SynonymForm(FlaskForm):
+    """An abbreviation and what it stands for (shape only; the rules live in services)."""
+
+    term = StringField(
+        _l("Abbreviation or term"),
+        validators=[DataRequired(), Length(max=SYNONYM_TERM_MAX), NoControlChars()],
+        description=_l("One word, e.g. 环评."),
+    )
+    expansions = TextAreaField(
+        _l("Also matches"),
+        validators=[DataRequired(), Length(max=1000), NoControlChars()],
+        description=_l("One per line (or separated by commas), e.g. 环境影响评价. A search for any "
+                       "of them also finds the abbreviation."),
+    )
+
+
+class DeleteSynonymForm(FlaskForm):
+    """The delete button (CSRF only)."""

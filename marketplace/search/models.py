@@ -1,4 +1,5 @@
-"""The search queue (a durable outbox) and the canonical denormalised document store."""
+"""The search queue (a durable outbox), the canonical denormalised document store, and the
+synonym table applied to queries."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import TSVECTOR
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import UTCDateTime, utcnow
 from marketplace.extensions import db
@@ -82,3 +83,51 @@ def join_quals(values: list[str]) -> str:
 def split_quals(stored: str | None) -> list[str]:
     """The inverse of :func:`join_quals`."""
     return [v for v in (stored or "").split("|") if v]
+
+
+SYNONYM_TERM_MAX = 40
+SYNONYM_EXPANSIONS_MAX = 500
+
+
+class SearchSynonym(db.Model):
+    """An abbreviation of the trade (环评) and what it stands for (环境影响评价), applied to
+    queries only: editing one changes what the next search finds, without reindexing.
+    """
+
+    __tablename__ = "search_synonyms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # NFKC and lower-case, as query words are compared (see analysis.synonym_key).
+    term: Mapped[str] = mapped_column(sa.String(SYNONYM_TERM_MAX), unique=True)
+    # The expansions, "|"-joined, each normalised like ``term``.
+    expansions: Mapped[str] = mapped_column(sa.String(SYNONYM_EXPANSIONS_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    created_by = relationship("User", foreign_keys=[created_by_id])
+    updated_by = relationship("User", foreign_keys=[updated_by_id])
+
+    __table_args__ = (sa.CheckConstraint("term <> '' AND expansions <> ''", name="not_empty"),)
+
+    @property
+    def expansion_list(self) -> list[str]:
+        return [e for e in self.expansions.split("|") if e]
+
+    def __repr__(self) -> str:
+        return f"<SearchSynonym {self.id} {self.term}>"
+
+
+class SearchSynonymRevision(db.Model):
+    """A single row whose ``revision`` changes with every edit of the synonyms: each process
+    compares it with the revision of its cached table (one primary-key read per search)."""
+
+    __tablename__ = "search_synonym_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<SearchSynonymRevision {self.revision}>"

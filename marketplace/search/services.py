@@ -15,7 +15,7 @@ from flask import current_app
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
 from marketplace.search import store
-from marketplace.search.analysis import ParsedQuery, highlight, parse_query
+from marketplace.search.analysis import ParsedQuery, clean_query, highlight, parse_query
 from marketplace.search.backends import (
     BackendUnavailable,
     Hit,
@@ -25,6 +25,7 @@ from marketplace.search.backends import (
 )
 from marketplace.search.documents import DocType, get_provider
 from marketplace.search.models import SearchQueueEntry
+from marketplace.search.synonyms import current_table
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +125,12 @@ def search(text: str | None, filters: SearchFilters | None = None, *, page: int 
            per_page: int = 20, facets: bool = True) -> SearchOutcome:
     """Find visible documents for the user's text; never raises on what the user typed.
 
+    Words of the synonym table also match what they stand for (环评 finds 环境影响评价, and back).
     Falls back to a LIKE scan of the document store while the configured back-end cannot answer
     (and repairs a small Whoosh index on the spot; a big one is rebuilt by the job).
     """
-    parsed = parse_query(text)
+    synonyms = current_table() if clean_query(text) else None
+    parsed = parse_query(text, synonyms)
     filters = filters or SearchFilters()
     per_page = min(max(int(per_page), 1), MAX_PER_PAGE)
     page = min(max(int(page), 1), max(1, MAX_RESULTS // per_page))
@@ -153,7 +156,9 @@ def search(text: str | None, filters: SearchFilters | None = None, *, page: int 
         hit.snippet_html = highlight(hit.body, parsed, width=SNIPPET_CHARS)
     outcome.hits = hits
     if outcome.total == 0:
-        outcome.suggestions = suggest(parsed, filters, fallback_backend() if outcome.degraded else backend)
+        outcome.suggestions = suggest(
+            parsed, filters, fallback_backend() if outcome.degraded else backend, synonyms
+        )
     return outcome
 
 
@@ -205,7 +210,7 @@ def still_visible(hits: list[Hit], *, check_store: bool) -> list[Hit]:
     return [hit for hit in hits if hit.key not in drop]
 
 
-def suggest(parsed: ParsedQuery, filters: SearchFilters, backend) -> list[Suggestion]:
+def suggest(parsed: ParsedQuery, filters: SearchFilters, backend, synonyms=None) -> list[Suggestion]:
     """Searches that would find something: each word alone, or the query without filters."""
     suggestions: list[Suggestion] = []
     candidates: list[tuple[str, SearchFilters]] = []
@@ -215,9 +220,9 @@ def suggest(parsed: ParsedQuery, filters: SearchFilters, backend) -> list[Sugges
         candidates.append((parsed.text, SearchFilters()))
     for text, flt in candidates:
         try:
-            count = backend.count(parse_query(text), flt)
+            count = backend.count(parse_query(text, synonyms), flt)
         except BackendUnavailable:
-            count = fallback_backend().count(parse_query(text), flt)
+            count = fallback_backend().count(parse_query(text, synonyms), flt)
         if count:
             suggestions.append(Suggestion(text, count, flt))
     return suggestions

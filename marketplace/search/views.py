@@ -1,13 +1,19 @@
-"""The search page and the JSON search endpoint (both public)."""
+"""The search page and the JSON search endpoint (both public); the administrator's synonyms."""
 
 from __future__ import annotations
 
-from flask import jsonify, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from marketplace.core.web import page_arg
-from marketplace.search import bp, services
+from marketplace.accounts.models import Role
+from marketplace.accounts.permissions import roles_required
+from marketplace.core.errors import DomainError
+from marketplace.core.web import current_actor, fail, page_arg
+from marketplace.extensions import db
+from marketplace.search import bp, services, synonyms
 from marketplace.search.documents import FEE_BUCKETS, TIME_BUCKETS, DocType
-from marketplace.search.forms import PARAMS, SearchForm
+from marketplace.search.forms import PARAMS, DeleteSynonymForm, SearchForm, SynonymForm
+from marketplace.search.models import SearchSynonym
 
 PER_PAGE = 20
 FACET_ORDER = ("category", "region_code", "qualification", "credit_grade", "fee", "time")
@@ -73,3 +79,49 @@ def results_json():
             ],
         }
     )
+
+
+# --- administration --------------------------------------------------------------------------
+
+
+@bp.route("/admin/search/synonyms", methods=["GET", "POST"])
+@bp.route("/admin/search/synonyms/<int(max=2147483647):synonym_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def admin_synonyms(synonym_id: int | None = None):
+    entry = db.get_or_404(SearchSynonym, synonym_id) if synonym_id else None
+    form = SynonymForm(obj=entry)
+    if entry is not None and request.method == "GET":
+        form.expansions.data = "\n".join(entry.expansion_list)
+    if form.validate_on_submit():
+        try:
+            synonyms.save_synonym(
+                entry, term=form.term.data, expansions=form.expansions.data, actor=current_actor()
+            )
+        except DomainError as exc:
+            fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The synonym is saved; searches use it from now on."), "success")
+            return redirect(url_for("search.admin_synonyms"))
+    return render_template(
+        "search/admin_synonyms.html", form=form, entry=entry, entries=synonyms.list_synonyms(),
+        delete_form=DeleteSynonymForm(),
+    )
+
+
+@bp.route("/admin/search/synonyms/<int(max=2147483647):synonym_id>/delete", methods=["POST"])
+@roles_required(Role.ADMIN)
+def admin_delete_synonym(synonym_id: int):
+    entry = db.get_or_404(SearchSynonym, synonym_id)
+    term = entry.term
+    if DeleteSynonymForm().validate_on_submit():
+        try:
+            synonyms.delete_synonym(entry, actor=current_actor())
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            db.session.commit()
+            flash(_("The synonym “%(term)s” is deleted.", term=term), "success")
+    else:
+        flash(_("The form expired; please try again."), "danger")
+    return redirect(url_for("search.admin_synonyms"))

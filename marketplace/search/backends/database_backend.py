@@ -141,15 +141,20 @@ class DatabaseBackend(SqlBackend):
     name = "database"
 
     def match(self, query: ParsedQuery):
+        # Each word, or one of its synonyms, somewhere in the title, keywords or body.
         conds = []
-        for word in query.words:
-            pattern = like_pattern(word)
-            conds.append(sa.or_(*(col.ilike(pattern, escape="\\") for col in (T.title, T.keywords, T.body))))
+        for variants in query.word_variants:
+            conds.append(sa.or_(*(
+                col.ilike(like_pattern(word), escape="\\")
+                for word in variants for col in (T.title, T.keywords, T.body)
+            )))
         return sa.and_(*conds)
 
     def score(self, query: ParsedQuery):
         # Words found in the title count double; enough to put title hits first.
         parts = [
-            sa.case((T.title.ilike(like_pattern(word), escape="\\"), 2), else_=1) for word in query.words
+            sa.case((sa.or_(*(T.title.ilike(like_pattern(w), escape="\\") for w in variants)), 2),
+                    else_=1)
+            for variants in query.word_variants
         ]
         return sa.cast(sum(parts[1:], parts[0]), sa.Float)
