@@ -44,7 +44,12 @@ class EventType:
     visibility: Visibility
 
 
-P, R, B, X = Visibility.PUBLIC, Visibility.WITH_REQUEST, Visibility.AFTER_BIDDING, Visibility.PRIVATE
+P, R, B, X = (
+    Visibility.PUBLIC,
+    Visibility.WITH_REQUEST,
+    Visibility.AFTER_BIDDING,
+    Visibility.PRIVATE,
+)
 
 # Event types written by an explicit ``record_event`` call (the transitions are added below).
 EVENTS: dict[str, EventType] = {
@@ -89,10 +94,14 @@ EVENTS: dict[str, EventType] = {
     "calendar.year_imported": EventType(_l("Working-day calendar year imported"), P),
     # approval cases and purchase requests
     "approval_case.created": EventType(_l("Approval case opened"), P),
-    "approval_case.result_attached": EventType(_l("Service result attached to the approval case"), P),
+    "approval_case.result_attached": EventType(
+        _l("Service result attached to the approval case"), P
+    ),
     "purchase_request.created": EventType(_l("Announcement drafted"), R),
     "purchase_request.updated": EventType(_l("Announcement draft changed"), R),
-    "purchase_request.exclusion_added": EventType(_l("Agency excluded for a conflict of interest"), R),
+    "purchase_request.exclusion_added": EventType(
+        _l("Agency excluded for a conflict of interest"), R
+    ),
     "purchase_request.exclusion_removed": EventType(_l("Exclusion of an agency lifted"), R),
     "purchase_request.republished": EventType(_l("Announcement re-published as a new round"), R),
     "purchase_request.evaluated": EventType(_l("Bids evaluated"), R),
@@ -120,8 +129,12 @@ EVENTS: dict[str, EventType] = {
     "delivery_extension.proposed": EventType(_l("Later due date proposed"), P),
     # payments
     "payment.created": EventType(_l("Payment opened"), P),
-    "payment.transfer_requested": EventType(_l("Service accepted: transfer to the agency requested"), P),
-    "payment.offline_refund_due": EventType(_l("Contract ended: refund to settle between the parties"), P),
+    "payment.transfer_requested": EventType(
+        _l("Service accepted: transfer to the agency requested"), P
+    ),
+    "payment.offline_refund_due": EventType(
+        _l("Contract ended: refund to settle between the parties"), P
+    ),
     "payment.refund_created": EventType(_l("Refund sent to Stripe"), P),
     "payment.partially_refunded": EventType(_l("Part of the amount refunded at Stripe"), P),
     "payment.transfer_reversed": EventType(_l("Transfer to the agency reversed"), P),
@@ -143,12 +156,16 @@ EVENTS: dict[str, EventType] = {
     "objection.drafted": EventType(_l("Objection drafted"), X),
     "complaint.submitted": EventType(_l("Complaint filed"), P),
     "complaint.evidence_added": EventType(_l("Evidence added to a complaint"), P),
-    "complaint.upheld_against_enterprise": EventType(_l("Complaint upheld against the enterprise"), P),
+    "complaint.upheld_against_enterprise": EventType(
+        _l("Complaint upheld against the enterprise"), P
+    ),
     "complaint_route.set": EventType(_l("Complaint route set"), P),
     "complaint_route.cleared": EventType(_l("Complaint route cleared"), P),
     "independence_flag.raised": EventType(_l("Independence flag raised"), P),
     "independence_flag.responded": EventType(_l("Agency answered an independence flag"), P),
-    "independence_flag.sanction_proposed": EventType(_l("Sanction proposed on an independence flag"), P),
+    "independence_flag.sanction_proposed": EventType(
+        _l("Sanction proposed on an independence flag"), P
+    ),
     "inspection_plan.created": EventType(_l("Inspection plan created"), P),
     "inspection_plan.updated": EventType(_l("Inspection plan changed"), P),
     "sanction_case.proposed": EventType(_l("Sanction proposed"), P),
@@ -184,15 +201,30 @@ TRANSITION_LABELS: dict[str, object] = {
 
 # Public facts: the chain head is signed in the same transaction as any of these, so a result,
 # a signed contract or a sanction can never be removed or rewritten without breaking a checkpoint.
-PUBLIC_FACTS = frozenset({
-    "purchase_request.published", "purchase_request.awarded", "purchase_request.award_passed",
-    "purchase_request.award_finalised", "purchase_request.failed", "purchase_request.cancelled",
-    "contract.in_force", "contract.terminated", "contract.completed",
-    "sanction_case.decided", "sanction_case.upheld", "sanction_case.shortened",
-    "sanction_case.revoked", "sanction_case.repaired", "sanction.exit_started",
-    "complaint.upheld", "complaint.dismissed", "inspection_plan.drawn", "inspection_plan.published",
-    "rating_window.revealed",
-})
+PUBLIC_FACTS = frozenset(
+    {
+        "purchase_request.published",
+        "purchase_request.awarded",
+        "purchase_request.award_passed",
+        "purchase_request.award_finalised",
+        "purchase_request.failed",
+        "purchase_request.cancelled",
+        "contract.in_force",
+        "contract.terminated",
+        "contract.completed",
+        "sanction_case.decided",
+        "sanction_case.upheld",
+        "sanction_case.shortened",
+        "sanction_case.revoked",
+        "sanction_case.repaired",
+        "sanction.exit_started",
+        "complaint.upheld",
+        "complaint.dismissed",
+        "inspection_plan.drawn",
+        "inspection_plan.published",
+        "rating_window.revealed",
+    }
+)
 
 # Transitions of these machines get this visibility; every other machine's are public.
 TRANSITION_VISIBILITY = {"purchase_request": R, "bid": B, "objection": P}
@@ -221,21 +253,45 @@ def _machines():
     from marketplace.ratings.states import RATING_MACHINE
     from marketplace.sanctions.states import REPAIR_MACHINE, SANCTION_MACHINE
 
-    return [LISTING_MACHINE, COMPLAINT_MACHINE, OBJECTION_MACHINE, CONTRACT_MACHINE,
-            TERMINATION_MACHINE, DELIVERY_MACHINE, EXTENSION_MACHINE, FLAG_MACHINE,
-            INSPECTION_MACHINE, PLAN_MACHINE, PAYMENT_MACHINE, BID_MACHINE, CASE_MACHINE,
-            REQUEST_MACHINE, RATING_MACHINE, REPAIR_MACHINE, SANCTION_MACHINE]
+    return [
+        LISTING_MACHINE,
+        COMPLAINT_MACHINE,
+        OBJECTION_MACHINE,
+        CONTRACT_MACHINE,
+        TERMINATION_MACHINE,
+        DELIVERY_MACHINE,
+        EXTENSION_MACHINE,
+        FLAG_MACHINE,
+        INSPECTION_MACHINE,
+        PLAN_MACHINE,
+        PAYMENT_MACHINE,
+        BID_MACHINE,
+        CASE_MACHINE,
+        REQUEST_MACHINE,
+        RATING_MACHINE,
+        REPAIR_MACHINE,
+        SANCTION_MACHINE,
+    ]
 
 
 # The subject (the machine's audit_type) of each transition family.
 MACHINE_SUBJECTS = {
-    "listing": _l("Service listing"), "complaint": _l("Complaint"), "objection": _l("Objection"),
-    "contract": _l("Contract"), "contract_termination": _l("Contract termination"),
-    "delivery": _l("Service result"), "delivery_extension": _l("Due-date extension"),
-    "independence_flag": _l("Independence flag"), "inspection": _l("Inspection"),
-    "inspection_plan": _l("Inspection plan"), "payment": _l("Payment"), "bid": _l("Bid"),
-    "approval_case": _l("Approval case"), "purchase_request": _l("Announcement"),
-    "rating": _l("Rating"), "sanction_repair": _l("Credit repair request"),
+    "listing": _l("Service listing"),
+    "complaint": _l("Complaint"),
+    "objection": _l("Objection"),
+    "contract": _l("Contract"),
+    "contract_termination": _l("Contract termination"),
+    "delivery": _l("Service result"),
+    "delivery_extension": _l("Due-date extension"),
+    "independence_flag": _l("Independence flag"),
+    "inspection": _l("Inspection"),
+    "inspection_plan": _l("Inspection plan"),
+    "payment": _l("Payment"),
+    "bid": _l("Bid"),
+    "approval_case": _l("Approval case"),
+    "purchase_request": _l("Announcement"),
+    "rating": _l("Rating"),
+    "sanction_repair": _l("Credit repair request"),
     "sanction_case": _l("Sanction case"),
 }
 
@@ -289,10 +345,16 @@ def public_condition(now: datetime):
     )
     return sa.or_(
         AuditEvent.action.in_(_actions(P)),
-        sa.and_(AuditEvent.action.in_(_actions(R)), AuditEvent.object_type == "purchase_requests",
-                AuditEvent.object_id.in_(published)),
-        sa.and_(AuditEvent.action.in_(_actions(B)), AuditEvent.object_type == "bids",
-                AuditEvent.object_id.in_(closed_bids)),
+        sa.and_(
+            AuditEvent.action.in_(_actions(R)),
+            AuditEvent.object_type == "purchase_requests",
+            AuditEvent.object_id.in_(published),
+        ),
+        sa.and_(
+            AuditEvent.action.in_(_actions(B)),
+            AuditEvent.object_type == "bids",
+            AuditEvent.object_id.in_(closed_bids),
+        ),
     )
 
 
@@ -335,67 +397,110 @@ SUBJECTS: dict[str, Subject] = {
     "webhook_endpoints": Subject(_l("Webhook endpoint")),
     "webhook_deliveries": Subject(_l("Webhook delivery")),
     "payment_accounts": Subject(_l("Payout account")),
-    "organisations": Subject(_l("Organisation"), "marketplace.accounts.models:Organisation",
-                             lambda o: o.name),
-    "agency_listings": Subject(_l("Service listing"), "marketplace.agencies.models:Listing",
-                               lambda o: f"{o.organisation.name} · {o.service_item.name}"),
-    "approval_items": Subject(_l("Approval item"), "marketplace.catalog.models:ApprovalItem",
-                              lambda o: f"{o.code} {o.name}"),
-    "service_items": Subject(_l("Service item"), "marketplace.catalog.models:ServiceItem",
-                             lambda o: f"{o.code} {o.name}"),
-    "service_categories": Subject(_l("Service category"), "marketplace.catalog.models:ServiceCategory",
-                                  lambda o: o.name),
-    "qualification_types": Subject(_l("Qualification type"),
-                                   "marketplace.catalog.models:QualificationType", lambda o: o.name),
+    "organisations": Subject(
+        _l("Organisation"), "marketplace.accounts.models:Organisation", lambda o: o.name
+    ),
+    "agency_listings": Subject(
+        _l("Service listing"),
+        "marketplace.agencies.models:Listing",
+        lambda o: f"{o.organisation.name} · {o.service_item.name}",
+    ),
+    "approval_items": Subject(
+        _l("Approval item"),
+        "marketplace.catalog.models:ApprovalItem",
+        lambda o: f"{o.code} {o.name}",
+    ),
+    "service_items": Subject(
+        _l("Service item"), "marketplace.catalog.models:ServiceItem", lambda o: f"{o.code} {o.name}"
+    ),
+    "service_categories": Subject(
+        _l("Service category"), "marketplace.catalog.models:ServiceCategory", lambda o: o.name
+    ),
+    "qualification_types": Subject(
+        _l("Qualification type"), "marketplace.catalog.models:QualificationType", lambda o: o.name
+    ),
     "calendar": Subject(_l("Working-day calendar")),
     "calendar_year": Subject(_l("Working-day calendar")),
     # Approval cases belong to the applicant and the department: no public number.
     "approval_cases": Subject(_l("Approval case")),
-    "purchase_requests": Subject(_l("Announcement"), "marketplace.procurement.models:PurchaseRequest",
-                                 lambda o: o.reference),
-    "bids": Subject(_l("Bid"), "marketplace.procurement.models:Bid",
-                    lambda o: _("on %(ref)s", ref=o.request.reference)),
-    "contracts": Subject(_l("Contract"), "marketplace.contracts.models:Contract",
-                         lambda o: o.contract_no),
-    "contract_templates": Subject(_l("Contract template"),
-                                  "marketplace.contracts.models:ContractTemplate",
-                                  lambda o: o.service_item.name),
-    "contract_terminations": Subject(_l("Contract termination"),
-                                     "marketplace.contracts.models:ContractTermination",
-                                     lambda o: o.contract.contract_no),
-    "deliveries": Subject(_l("Service result"), "marketplace.delivery.models:Delivery",
-                          lambda o: o.contract.contract_no),
-    "delivery_extensions": Subject(_l("Due-date extension"),
-                                   "marketplace.delivery.models:DeliveryExtension",
-                                   lambda o: o.delivery.contract.contract_no),
-    "payments": Subject(_l("Payment"), "marketplace.payments.models:Payment",
-                        lambda o: _contract_no(o.contract_id)),
-    "rating_windows": Subject(_l("Ratings"), "marketplace.ratings.models:RatingWindow",
-                              lambda o: o.contract.contract_no),
-    "ratings": Subject(_l("Rating"), "marketplace.ratings.models:Rating",
-                       lambda o: o.contract.contract_no),
-    "credit_inputs": Subject(_l("Credit record"), "marketplace.credit.models:CreditInput",
-                             lambda o: _org_name(o.organisation_id)),
-    "credit_scores": Subject(_l("Credit score"), "marketplace.accounts.models:Organisation",
-                             lambda o: o.name),
-    "objections": Subject(_l("Objection"), "marketplace.complaints.models:Objection",
-                          lambda o: o.reference),
-    "complaints": Subject(_l("Complaint"), "marketplace.complaints.models:Complaint",
-                          lambda o: o.reference),
+    "purchase_requests": Subject(
+        _l("Announcement"), "marketplace.procurement.models:PurchaseRequest", lambda o: o.reference
+    ),
+    "bids": Subject(
+        _l("Bid"),
+        "marketplace.procurement.models:Bid",
+        lambda o: _("on %(ref)s", ref=o.request.reference),
+    ),
+    "contracts": Subject(
+        _l("Contract"), "marketplace.contracts.models:Contract", lambda o: o.contract_no
+    ),
+    "contract_templates": Subject(
+        _l("Contract template"),
+        "marketplace.contracts.models:ContractTemplate",
+        lambda o: o.service_item.name,
+    ),
+    "contract_terminations": Subject(
+        _l("Contract termination"),
+        "marketplace.contracts.models:ContractTermination",
+        lambda o: o.contract.contract_no,
+    ),
+    "deliveries": Subject(
+        _l("Service result"),
+        "marketplace.delivery.models:Delivery",
+        lambda o: o.contract.contract_no,
+    ),
+    "delivery_extensions": Subject(
+        _l("Due-date extension"),
+        "marketplace.delivery.models:DeliveryExtension",
+        lambda o: o.delivery.contract.contract_no,
+    ),
+    "payments": Subject(
+        _l("Payment"), "marketplace.payments.models:Payment", lambda o: _contract_no(o.contract_id)
+    ),
+    "rating_windows": Subject(
+        _l("Ratings"), "marketplace.ratings.models:RatingWindow", lambda o: o.contract.contract_no
+    ),
+    "ratings": Subject(
+        _l("Rating"), "marketplace.ratings.models:Rating", lambda o: o.contract.contract_no
+    ),
+    "credit_inputs": Subject(
+        _l("Credit record"),
+        "marketplace.credit.models:CreditInput",
+        lambda o: _org_name(o.organisation_id),
+    ),
+    "credit_scores": Subject(
+        _l("Credit score"), "marketplace.accounts.models:Organisation", lambda o: o.name
+    ),
+    "objections": Subject(
+        _l("Objection"), "marketplace.complaints.models:Objection", lambda o: o.reference
+    ),
+    "complaints": Subject(
+        _l("Complaint"), "marketplace.complaints.models:Complaint", lambda o: o.reference
+    ),
     "complaint_routes": Subject(_l("Complaint route")),
-    "independence_flags": Subject(_l("Independence flag"),
-                                  "marketplace.independence.models:IndependenceFlag",
-                                  lambda o: o.reference),
-    "inspection_plans": Subject(_l("Inspection plan"), "marketplace.inspections.models:InspectionPlan",
-                                lambda o: o.reference),
-    "inspections": Subject(_l("Inspection"), "marketplace.inspections.models:Inspection",
-                           lambda o: _get("marketplace.inspections.models:InspectionPlan",
-                                          o.plan_id).reference),
-    "sanction_cases": Subject(_l("Sanction case"), "marketplace.sanctions.models:SanctionCase",
-                              lambda o: o.reference),
-    "sanction_repair_requests": Subject(_l("Credit repair request"),
-                                        "marketplace.sanctions.models:RepairRequest",
-                                        lambda o: o.case.reference),
+    "independence_flags": Subject(
+        _l("Independence flag"),
+        "marketplace.independence.models:IndependenceFlag",
+        lambda o: o.reference,
+    ),
+    "inspection_plans": Subject(
+        _l("Inspection plan"),
+        "marketplace.inspections.models:InspectionPlan",
+        lambda o: o.reference,
+    ),
+    "inspections": Subject(
+        _l("Inspection"),
+        "marketplace.inspections.models:Inspection",
+        lambda o: _get("marketplace.inspections.models:InspectionPlan", o.plan_id).reference,
+    ),
+    "sanction_cases": Subject(
+        _l("Sanction case"), "marketplace.sanctions.models:SanctionCase", lambda o: o.reference
+    ),
+    "sanction_repair_requests": Subject(
+        _l("Credit repair request"),
+        "marketplace.sanctions.models:RepairRequest",
+        lambda o: o.case.reference,
+    ),
 }
 
 
@@ -447,9 +552,16 @@ class PublicEvent:
 def describe(events) -> list[PublicEvent]:
     """The public view of ``events``: translated labels and subjects, no payload, no actor."""
     return [
-        PublicEvent(seq=ev.seq, created_at=ev.created_at, action=ev.action, label=event_label(ev.action),
-                    object_type=ev.object_type, object_id=ev.object_id,
-                    subject=subject_label(ev.object_type, ev.object_id), prev_hash=ev.prev_hash,
-                    hash=ev.hash)
+        PublicEvent(
+            seq=ev.seq,
+            created_at=ev.created_at,
+            action=ev.action,
+            label=event_label(ev.action),
+            object_type=ev.object_type,
+            object_id=ev.object_id,
+            subject=subject_label(ev.object_type, ev.object_id),
+            prev_hash=ev.prev_hash,
+            hash=ev.hash,
+        )
         for ev in events
     ]

@@ -10,7 +10,9 @@ from marketplace.audit.services import event_hash, record_event, verify_chain
 
 def _events(db, n):
     for i in range(n):
-        record_event("calendar.year_imported", ("calendar_year", 2030 + i), actor="tester", payload={"i": i})
+        record_event(
+            "calendar.year_imported", ("calendar_year", 2030 + i), actor="tester", payload={"i": i}
+        )
     db.session.commit()
 
 
@@ -33,11 +35,22 @@ def test_rechaining_after_an_edit_is_detected_without_any_checkpoint(app, db):
     prev = rows[3].hash
     for ev in rows[4:]:
         payload = json.dumps({"i": 999}) if ev.seq == 5 else ev.payload
-        new = event_hash(seq=ev.seq, created_at=ev.created_at, actor_id=ev.actor_id,
-                         actor_label=ev.actor_label, action=ev.action, object_type=ev.object_type,
-                         object_id=ev.object_id, payload=payload, prev_hash=prev)
-        db.session.execute(sa.update(AuditEvent).where(AuditEvent.seq == ev.seq).values(
-            payload=payload, prev_hash=prev, hash=new))
+        new = event_hash(
+            seq=ev.seq,
+            created_at=ev.created_at,
+            actor_id=ev.actor_id,
+            actor_label=ev.actor_label,
+            action=ev.action,
+            object_type=ev.object_type,
+            object_id=ev.object_id,
+            payload=payload,
+            prev_hash=prev,
+        )
+        db.session.execute(
+            sa.update(AuditEvent)
+            .where(AuditEvent.seq == ev.seq)
+            .values(payload=payload, prev_hash=prev, hash=new)
+        )
         prev = new
     db.session.commit()
     result = _verify(app)
