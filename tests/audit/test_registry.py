@@ -105,3 +105,18 @@ def test_account_events_are_never_public_and_bids_wait_for_the_deadline():
     for action in ("bid.submitted", "bid.revised", "bid.withdrawn", "bid.revealed", "bid.won"):
         assert visibility_of(action) is Visibility.AFTER_BIDDING
     assert visibility_of("no.such_type") is Visibility.PRIVATE
+
+
+def test_the_audit_page_names_subjects_by_their_public_number(client, db, english):
+    from marketplace.audit.services import record_event
+    from tests.factories import AgencyFactory, UserFactory
+
+    org = AgencyFactory(name="云南绿源环境科技咨询有限公司")
+    user = UserFactory(organisation=org)
+    record_event("organisation.created", org, actor=user, payload={"secret": "秘密"})
+    record_event("user.created", user, actor=user)
+    db.session.commit()
+    html = client.get("/audit/").get_data(as_text=True)
+    assert "Organisation created" in html and "Organisation 云南绿源环境科技咨询有限公司" in html
+    assert "organisations" not in html and f"#{org.id}<" not in html
+    assert "User account created" not in html and "users" not in html  # accounts are private
