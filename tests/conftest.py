@@ -119,6 +119,10 @@ def app(tmp_path_factory):
 
         seed_from_chinesecalendar()
         _db.session.commit()
+        # The seeding's own audit event would otherwise open the chain of the first test only.
+        _db.session.execute(sa.text("DELETE FROM audit_events"))
+        _db.session.execute(sa.text("DELETE FROM audit_head"))
+        _db.session.commit()
     yield app
     with app.app_context():
         _db.session.remove()

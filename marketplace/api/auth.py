@@ -35,6 +35,22 @@ def _authenticate(scope: str) -> None:
         abort(403, message=_("This token lacks the scope “%(scope)s”.", scope=scope))
 
 
+def token_grants(scope: str) -> bool:
+    """For an endpoint open to anyone: whether the caller presented a valid token holding ``scope``.
+
+    No token means the public view; a presented but invalid token is a 401 (never silently public).
+    """
+    if not _presented_token():
+        return False
+    token = request.environ.get("zjm.api_token") or authenticate_token(_presented_token())
+    if token is None:
+        abort(401, message=_("A valid API token is required (Authorization: Bearer …)."))
+    request.environ["zjm.api_token"] = token
+    g.api_token = token
+    g.api_org = token.organisation
+    return scope in token.scope_set
+
+
 def token_required(scope: str):
     """Require a valid token holding ``scope``; sets ``g.api_token`` and ``g.api_org``."""
 

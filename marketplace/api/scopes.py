@@ -21,6 +21,8 @@ SCOPES: dict[str, tuple[object, frozenset[OrgKind]]] = {
     "listings:write": (_l("Read, publish, change and withdraw your listings"), frozenset({OrgKind.AGENCY})),
     "contracts:read": (_l("Read your contracts and the delivery of their results"),
                        frozenset({OrgKind.ENTERPRISE, OrgKind.AGENCY, OrgKind.GOVERNMENT})),
+    "audit:read": (_l("Read the whole audit trail, with private events and payloads (regulators)"),
+                   frozenset({OrgKind.GOVERNMENT})),
     "delivery:write": (_l("Deliver results (agencies) and propose later due dates (either party)"),
                        frozenset({OrgKind.ENTERPRISE, OrgKind.AGENCY})),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import marshmallow as ma
@@ -10,10 +11,12 @@ from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from marketplace.api.auth import token_required
+from marketplace.api.auth import token_grants, token_required
 from marketplace.api.pagination import CursorArgs, page
 from marketplace.api.schemas import ErrorSchema, page_schema
 from marketplace.audit.models import AuditCheckpoint, AuditEvent
+from marketplace.audit.registry import describe
+from marketplace.audit.services import public_events_query
 from marketplace.core import keys
 from marketplace.workdays import services as workdays
 
@@ -112,10 +115,14 @@ class EventSchema(ma.Schema):
     seq = ma.fields.Integer()
     created_at = ma.fields.DateTime()
     action = ma.fields.String()
+    label = ma.fields.String(metadata={"description": "The translated name of the event type"})
     object_type = ma.fields.String()
     object_id = ma.fields.String()
+    subject = ma.fields.String(metadata={"description": "The object by its translated name and public number"})
     prev_hash = ma.fields.String()
     hash = ma.fields.String()
+    actor_label = ma.fields.String(metadata={"description": "Only with the audit:read scope"})
+    payload = ma.fields.Raw(metadata={"description": "Only with the audit:read scope"})
 
 
 EventPage = page_schema(EventSchema, "EventPage")
@@ -126,10 +133,22 @@ class Events(MethodView):
     @audit_bp.arguments(CursorArgs, location="query")
     @audit_bp.response(200, EventPage)
     @audit_bp.alt_response(400, schema=ErrorSchema, description="Malformed cursor")
+    @audit_bp.alt_response(401, schema=ErrorSchema, description="A token was presented but is not valid")
+    @audit_bp.doc(security=[{}, {"bearerAuth": []}])
     def get(self, args):
-        """The audit trail, newest first (payloads are kept for regulators)."""
-        items, cursor = page(sa.select(AuditEvent), AuditEvent.seq, args, descending=True)
-        return {"items": items, "next_cursor": cursor}
+        """The audit trail, newest first.
+
+        Without a token: the public view (no sign-ins or other account events, sealed bids only
+        once bidding has closed, no payloads). A token with the ``audit:read`` scope (regulators)
+        gets every event with its actor and payload, enough to recompute every hash.
+        """
+        if token_grants("audit:read"):
+            items, cursor = page(sa.select(AuditEvent), AuditEvent.seq, args, descending=True)
+            rows = [dict(vars(view), actor_label=ev.actor_label, payload=json.loads(ev.payload or "{}"))
+                    for ev, view in zip(items, describe(items), strict=True)]
+            return {"items": rows, "next_cursor": cursor}
+        items, cursor = page(public_events_query(), AuditEvent.seq, args, descending=True)
+        return {"items": describe(items), "next_cursor": cursor}
 
 
 class CheckpointSchema(ma.Schema):

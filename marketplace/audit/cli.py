@@ -29,6 +29,14 @@ def verify(checkpoints_file: str | None) -> None:
         click.echo(
             f"OK: {result.events_checked} events, {result.checkpoints_checked} checkpoints verified."
         )
+        if result.uncovered:
+            click.echo(
+                f"WARNING: the last {result.uncovered} events are covered by no signed checkpoint; "
+                "removing or rewriting them would be detected only through the chain head row. "
+                "Run `flask audit checkpoint`."
+            )
+        else:
+            click.echo("Every event is covered by a signed checkpoint.")
         return
     click.echo(f"BROKEN at event {result.first_bad_seq}: {result.problem}", err=True)
     sys.exit(1)

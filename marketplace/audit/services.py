@@ -10,6 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from marketplace.audit.models import GENESIS_HASH, AuditCheckpoint, AuditEvent, AuditHead
+from marketplace.audit.registry import PUBLIC_FACTS, public_condition
 from marketplace.core import keys
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
@@ -122,6 +123,8 @@ def record_event(action: str, obj, *, actor=None, payload: dict | None = None) -
         .execution_options(synchronize_session=False)
     )
     db.session.flush()
+    if action in PUBLIC_FACTS:
+        create_checkpoint()
     return event
 
 
@@ -169,6 +172,7 @@ class VerifyResult:
     checkpoints_checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    uncovered: int = 0  # events after the last signed checkpoint: a truncation there goes unseen
 
 
 def verify_chain(checkpoints: list[dict] | None = None, batch: int = 2000) -> VerifyResult:
@@ -236,15 +240,33 @@ def verify_chain(checkpoints: list[dict] | None = None, batch: int = 2000) -> Ve
                 "the chain differs from the published checkpoint: the log was re-chained",
             )
         checked += 1
-    return VerifyResult(True, count, checked)
+    head = db.session.execute(sa.select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    if head is None and count:
+        return VerifyResult(False, count, checked, 1, "the chain head row is missing")
+    if head is not None and head.seq != last_seq:
+        return VerifyResult(
+            False, count, checked, last_seq + 1,
+            f"the log ends at {last_seq} but the chain head is at {head.seq}: events were removed",
+        )
+    if head is not None and head.hash != prev:
+        return VerifyResult(
+            False, count, checked, last_seq,
+            "the last event's hash differs from the chain head: events were removed or the log was re-chained",
+        )
+    covered = max((int(c["seq"]) for c in cp_rows), default=0)
+    return VerifyResult(True, count, checked, uncovered=last_seq - covered)
 
 
-def events_for(object_type: str, object_id) -> list[AuditEvent]:
-    """The public trail of one object, oldest first."""
-    return list(
-        db.session.execute(
-            sa.select(AuditEvent)
-            .where(AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id))
-            .order_by(AuditEvent.seq)
-        ).scalars()
+def events_for(object_type: str, object_id, *, public_at: datetime | None = None) -> list[AuditEvent]:
+    """The trail of one object, oldest first; with ``public_at``, only what the public may see then."""
+    query = sa.select(AuditEvent).where(
+        AuditEvent.object_type == object_type, AuditEvent.object_id == str(object_id)
     )
+    if public_at is not None:
+        query = query.where(public_condition(public_at))
+    return list(db.session.execute(query.order_by(AuditEvent.seq)).scalars())
+
+
+def public_events_query(now: datetime | None = None) -> sa.Select:
+    """The events the public may see at ``now`` (see ``marketplace.audit.registry``)."""
+    return sa.select(AuditEvent).where(public_condition(now or utcnow()))

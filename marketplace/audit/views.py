@@ -7,6 +7,8 @@ from flask import jsonify, render_template
 
 from marketplace.audit import bp
 from marketplace.audit.models import AuditCheckpoint, AuditEvent
+from marketplace.audit.registry import describe
+from marketplace.audit.services import public_events_query
 from marketplace.core import keys
 from marketplace.core.web import page_arg
 from marketplace.extensions import db
@@ -15,10 +17,10 @@ from marketplace.extensions import db
 @bp.route("/")
 def index():
     pagination = db.paginate(
-        sa.select(AuditEvent).order_by(AuditEvent.seq.desc()), page=page_arg(), per_page=50,
+        public_events_query().order_by(AuditEvent.seq.desc()), page=page_arg(), per_page=50,
         error_out=False,
     )
-    return render_template("audit/index.html", pagination=pagination)
+    return render_template("audit/index.html", pagination=pagination, events=describe(pagination.items))
 
 
 @bp.route("/checkpoints")

@@ -19,6 +19,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import Organisation, OrgKind, Role
+from marketplace.audit.registry import actor_name, event_label
 from marketplace.audit.services import events_for, record_event
 from marketplace.contracts.models import Contract, ContractStatus
 from marketplace.contracts.services import china_today
@@ -88,29 +89,6 @@ def current_provider_name() -> ProviderName:
     return get_provider().name
 
 
-EVENT_LABELS = {
-    "payment.created": _l("Payment opened"),
-    "payment.pending": _l("Online checkout started"),
-    "payment.paid": _l("Paid; held by the platform"),
-    "payment.unpaid": _l("Online checkout expired"),
-    "payment.transfer_requested": _l("Service accepted: transfer to the agency requested"),
-    "payment.transferred": _l("Transferred to the agency"),
-    "payment.refunding": _l("Refund started"),
-    "payment.refund_created": _l("Refund sent to Stripe"),
-    "payment.refunded": _l("Refunded"),
-    "payment.recorded": _l("Bank transfer recorded"),
-    "payment.confirmed": _l("Receipt confirmed"),
-    "payment.disputed": _l("Bank transfer disputed"),
-    "payment.cancelled": _l("Cancelled"),
-    "payment.offline_refund_due": _l("Contract ended: refund to settle between the parties"),
-    "payment.amount_mismatch": _l("Amount paid differs from the contract price"),
-    "payment.partially_refunded": _l("Part of the amount refunded at Stripe"),
-    "payment.chargeback_opened": _l("Chargeback opened by the card holder's bank"),
-    "payment.chargeback_updated": _l("Chargeback status changed"),
-    "payment.transfer_reversed": _l("Transfer to the agency reversed"),
-}
-
-
 @dataclass(frozen=True)
 class HistoryEntry:
     at: datetime
@@ -136,8 +114,8 @@ def history(payment: Payment | None) -> list[HistoryEntry]:
             detail = format_fen(int(data.get("refunded_fen") or 0))
         elif event.action == "payment.transfer_reversed":
             detail = format_fen(int(data.get("reversed_fen") or 0))
-        rows.append(HistoryEntry(at=event.created_at, label=str(EVENT_LABELS.get(event.action, event.action)),
-                                 actor=event.actor_label, detail=str(detail)))
+        rows.append(HistoryEntry(at=event.created_at, label=event_label(event.action),
+                                 actor=actor_name(event), detail=str(detail)))
     return rows
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
+from marketplace.audit.registry import describe
 from marketplace.audit.services import events_for
 from marketplace.catalog.models import ServiceItem
 from marketplace.core.db import utcnow
@@ -126,7 +127,7 @@ def announcement(request_id: int):
         decision_form=DecisionForm(), reason_form=ReasonForm(), cancel_form=ReasonForm(prefix="cancel"),
         exclusion_form=exclusion_form,
         rounds=services.rounds_of(req), next_round=services.next_round_of(req),
-        trail=events_for("purchase_requests", req.id),
+        trail=describe(events_for("purchase_requests", req.id, public_at=None if owner else now)),
         earliest_deadline=services.earliest_deadline_day(now) if req.status is RequestStatus.DRAFT else None,
         **context,
     )

@@ -128,7 +128,7 @@ def test_cursor_pagination_walks_every_event_once(client, db):
     from marketplace.audit.services import record_event
 
     for i in range(7):
-        record_event("test.event", ("thing", i), actor="t")
+        record_event("calendar.year_imported", ("calendar_year", 2030 + i), actor="t")
     db.session.commit()
     seen, cursor = [], None
     while True:

@@ -73,6 +73,10 @@ def test_record_then_confirm_in_the_browser(in_force, db, browser, login_as):
         Notification.user_id == s.owner.id, Notification.kind.like("payments.%"))).scalars().all()
     assert buyer_notes == ["payments.confirmed"]
     assert b"Receipt confirmed" in resp.data  # the history on the page
+    history = resp.get_data(as_text=True).split('id="payment-history"')[1].split("</ul>")[0]
+    assert f"{s.staff[1].name} ({s.staff[1].organisation.name})" in history  # who, by name
+    assert f"{s.owner.name} ({s.enterprise.name})" in history
+    assert "user:" not in history and "payment." not in history
 
     # nothing more to confirm: a clear message, no change
     resp = browser.post(f"/contracts/{contract.id}/payment/confirm",

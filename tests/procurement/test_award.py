@@ -256,3 +256,14 @@ def test_result_shows_the_published_deadline_and_links_the_objection_form(scenar
     assert published in outcome_line and closed not in outcome_line
     assert "投诉电话" not in html
     assert f'href="/announcements/{req.id}/objections/new" id="objection-form-link">在线质疑表单</a>' in html
+
+
+def test_result_ranking_names_each_agency_not_its_id(scenario, db, client):
+    s = scenario
+    req = _awarded(s)
+    db.session.commit()
+    html = client.get(f"/announcements/{req.id}/result").get_data(as_text=True)
+    ranking = html.split('id="ranking"')[1].split("</table>")[0]
+    for agency in s.agencies:
+        assert f'<a href="/agencies/{agency.id}">{agency.name}</a>' in ranking
+        assert f"#{agency.id}<" not in ranking
