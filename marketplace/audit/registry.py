@@ -92,6 +92,9 @@ EVENTS: dict[str, EventType] = {
     "service_item.imported": EventType(_l("Service items imported"), P),
     "calendar.seeded": EventType(_l("Working-day calendar loaded"), P),
     "calendar.year_imported": EventType(_l("Working-day calendar year imported"), P),
+    "search_synonym.created": EventType(_l("Search synonym added"), P),
+    "search_synonym.updated": EventType(_l("Search synonym changed"), P),
+    "search_synonym.deleted": EventType(_l("Search synonym removed"), P),
     # approval cases and purchase requests
     "approval_case.created": EventType(_l("Approval case opened"), P),
     "approval_case.result_attached": EventType(
@@ -418,6 +421,9 @@ SUBJECTS: dict[str, Subject] = {
     ),
     "qualification_types": Subject(
         _l("Qualification type"), "marketplace.catalog.models:QualificationType", lambda o: o.name
+    ),
+    "search_synonyms": Subject(
+        _l("Search synonym"), "marketplace.search.models:SearchSynonym", lambda o: o.term
     ),
     "calendar": Subject(_l("Working-day calendar")),
     "calendar_year": Subject(_l("Working-day calendar")),
