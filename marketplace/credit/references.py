@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask import g, has_app_context, url_for
+from flask import g, has_app_context, has_request_context, url_for
 from werkzeug.routing import BuildError
 
 from marketplace.core.text import is_db_id
@@ -118,6 +118,19 @@ def resolve(kind, typed) -> Resolved | None:
     return Resolved(kind, str(obj.id), _number_of(kind, obj), obj)
 
 
+def _case_page_for_viewer(case) -> str | None:
+    """The case's own page, for a signed-in user who may see it (it has no public page)."""
+    from flask_login import current_user
+
+    from marketplace.procurement.services import can_view_case
+
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return None
+    return (
+        url_for("procurement.case", case_id=case.id) if can_view_case(current_user, case) else None
+    )
+
+
 def _public_url(kind: RefType, obj) -> str | None:
     from marketplace.procurement.models import PUBLIC_STATUSES as REQUEST_PUBLIC
     from marketplace.ratings.models import RatingStatus
@@ -129,7 +142,9 @@ def _public_url(kind: RefType, obj) -> str | None:
         return url_for("procurement.announcement", request_id=obj.request_id)
     if kind is RefType.APPROVAL_CASE:
         public = [r for r in obj.requests if r.status in REQUEST_PUBLIC]
-        return url_for("procurement.announcement", request_id=public[-1].id) if public else None
+        if public:
+            return url_for("procurement.announcement", request_id=public[-1].id)
+        return _case_page_for_viewer(obj)
     if kind is RefType.PURCHASE_REQUEST:
         return (
             url_for("procurement.announcement", request_id=obj.id)

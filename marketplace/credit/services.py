@@ -791,8 +791,8 @@ def live_input_refs(org_id: int, kind, since: datetime, limit: int = 10) -> list
 
 @dataclass(frozen=True)
 class Subject:
-    """What a ledger entry records beyond its kind: the ground of a sanction, the category of an
-    upheld complaint, and the record (sanction, complaint) named by its number."""
+    """What a ledger entry records beyond its kind: the ground of a sanction or the category of an
+    upheld complaint, with the record (sanction, complaint) named by its number."""
 
     title: str
     ref: CreditInputRef
@@ -812,13 +812,11 @@ def entry_subject(entry: CreditInput) -> Subject | None:
     if ref is None:
         return None
     found = references.resolve(ref_type, ref.object_id)
-    if found is None:
-        title = ""
-    elif ref_type is RefType.SANCTION:
-        title = ground_title(found.obj.ground_code)
-    else:
-        title = str(found.obj.category.label)
-    return Subject(title, ref)
+    if found is None:  # nothing more to say than the reference beside it
+        return None
+    if ref_type is RefType.SANCTION:
+        return Subject(ground_title(found.obj.ground_code), ref)
+    return Subject(str(found.obj.category.label), ref)
 
 
 # --- ratings as the ledger counts them ------------------------------------------------------

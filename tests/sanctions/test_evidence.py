@@ -186,3 +186,29 @@ def test_the_migration_resolves_typed_ids_and_numbers(db, signed):
     )
     assert migration._resolve(conn, "contract", "HT-UNKNOWN") is None
     assert migration._resolve(conn, "contract", "99999999999") is None
+
+
+def test_a_case_without_a_public_announcement_links_for_those_who_may_see_it(
+    db, client, login_as, signed
+):
+    from tests.factories.procurement import ApprovalCaseFactory
+
+    quiet = ApprovalCaseFactory(case_number="SP2026QUIET01")
+    proposed = services.propose_sanction(
+        signed.contract.agency,
+        kind="warning",
+        ground_code="serious_overrun",
+        facts="逾期。",
+        end_date=None,
+        actor=signed.r1,
+        evidence=[("approval_case", str(quiet.id), "")],
+    )
+    services.decide_sanction(proposed, actor=signed.r2, end_date=None)
+    db.session.commit()
+    public = client.get(f"/sanctions/{proposed.id}").get_data(as_text=True)
+    assert (
+        "Approval case SP2026QUIET01" in public and f"/procurement/cases/{quiet.id}" not in public
+    )
+    login_as(signed.r1)
+    desk = client.get(f"/regulator/sanctions/{proposed.id}").get_data(as_text=True)
+    assert f'Approval case <a href="/procurement/cases/{quiet.id}">SP2026QUIET01</a>' in desk
