@@ -580,6 +580,8 @@ class SanctionAgencySchema(RefSchema):
 class EvidenceSchema(ma.Schema):
     type = ma.fields.String()
     id = ma.fields.String()
+    number = ma.fields.String(metadata={"description": "the record's public number (contract number, "
+                                                     "approval case number, reference)"})
 
 
 class SanctionEntrySchema(ma.Schema):

@@ -27,6 +27,30 @@ CREDIT = {
 BLACKLISTED = "云南速达工程咨询服务有限公司"
 
 
+def _demo_case(case_number: str, project: str, item_code: str):
+    """An approval case of the demo enterprise at the demo approval office, for sanction evidence
+    (evidence names a real record: unknown numbers are refused)."""
+    from marketplace.accounts.models import Role, User
+    from marketplace.catalog.models import ServiceItem
+    from marketplace.extensions import db
+    from marketplace.procurement.models import ApprovalCase
+    from marketplace.seed import DEMO_ACCOUNTS
+    from tests.factories.procurement import ApprovalCaseFactory
+
+    found = db.session.execute(sa.select(ApprovalCase).where(ApprovalCase.case_number == case_number)).scalar_one_or_none()
+    if found is not None:
+        return found
+    emails = {role: email for role, email, _name, _org in DEMO_ACCOUNTS}
+    owner = db.session.execute(sa.select(User).where(User.email == emails["enterprise_staff"])).scalar_one()
+    officer = db.session.execute(
+        sa.select(User).where(User.role == Role.APPROVAL_OFFICER).order_by(User.id).limit(1)
+    ).scalar_one()
+    item = db.session.execute(sa.select(ServiceItem).where(ServiceItem.code == item_code)).scalar_one()
+    return ApprovalCaseFactory(case_number=case_number, project_name=project, approval_item=item.approval_items[0],
+                               applicant=owner.organisation, department=officer.organisation,
+                               service_items=[item])
+
+
 def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
     """Credit inputs, a decided warning and a blacklisting for the demo agencies (flushes only)."""
     from marketplace.accounts.models import Organisation, OrgKind, Role, User
@@ -88,7 +112,9 @@ def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
             warned, kind="warning", ground_code="serious_overrun", actor=regulator, now=now - timedelta(days=3),
             facts="防雷装置检测合同承诺5个工作日完成，实际逾期12个工作日提交检测报告，影响审批办理时限。",
             end_date=(now + timedelta(days=180)).date(),
-            evidence=[("contract", "HT2026049012", "防雷装置检测服务合同"), ("approval_case", "SP2026040000", "")],
+            evidence=[("approval_case", _demo_case("SP2026040000", "滇池新区物流仓储中心防雷工程", "ZJ-032").case_number,
+                       "防雷装置检测"),
+                      ("other", "防雷装置检测服务合同 HT2026049012", "平台上线前线下签订")],
         )
         sanctions.decide_sanction(case, actor=second, end_date=(now + timedelta(days=180)).date(),
                                   reason="逾期事实清楚，予以警示并公示。", now=now - timedelta(days=2))
@@ -108,7 +134,9 @@ def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
     case = sanctions.propose_sanction(
         bad, kind="blacklist", ground_code="falsified_report", actor=regulator, now=proposed_at,
         facts="在建设项目安全预评价报告中伪造现场检测数据，经核查属实；审批部门据此撤销审批。",
-        evidence=[("approval_case", "SP2026990001", "安全预评价"), ("contract", "HT202699001", "")],
+        evidence=[("approval_case", _demo_case("SP2026990001", "滇池新区化工仓储项目", "ZJ-006").case_number,
+                   "安全预评价"),
+                  ("other", "安全预评价服务合同 HT202699001", "平台上线前线下签订")],
     )
     sanctions.notify_agency(case, actor=regulator, now=proposed_at + timedelta(hours=1))
     sanctions.decide_sanction(case, actor=second, end_date=None, now=now - timedelta(days=10),

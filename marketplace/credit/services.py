@@ -439,6 +439,10 @@ class Explanation:
     total_entries: int
     history: list[CreditScoreHistory]
 
+    @property
+    def entries_by_id(self) -> dict[int, CreditInput]:
+        return {v.entry.id: v.entry for v in self.entries}
+
 
 def explain(org_id: int, *, limit: int = 200, history_limit: int = 50) -> Explanation:
     """An agency's score, worked out, with its ledger entries and their contributions.
@@ -780,3 +784,62 @@ def live_input_refs(org_id: int, kind, since: datetime, limit: int = 10) -> list
         .order_by(CreditInput.id.desc(), CreditInputRef.id).limit(limit)
     ).all()
     return [(r.object_type.value, r.object_id, r.label) for r in rows]
+
+
+# --- what an entry records, in words --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a ledger entry records beyond its kind: the ground of a sanction or the category of an
+    upheld complaint, with the record (sanction, complaint) named by its number."""
+
+    title: str
+    ref: CreditInputRef
+
+
+_SUBJECT_REFS = {CreditInputKind.SANCTION: RefType.SANCTION, CreditInputKind.COMPLAINT_UPHELD: RefType.COMPLAINT}
+
+
+def entry_subject(entry: CreditInput) -> Subject | None:
+    """The subject of ``entry`` (of the entry it cancels, for an expiry or a reversal), or None."""
+    from marketplace.credit import references
+    from marketplace.sanctions.grounds import ground_title
+
+    source = entry.cancels if entry.effect is not InputEffect.ADD and entry.cancels is not None else entry
+    ref_type = _SUBJECT_REFS.get(source.kind)
+    ref = next((r for r in source.refs if r.object_type is ref_type), None) if ref_type else None
+    if ref is None:
+        return None
+    found = references.resolve(ref_type, ref.object_id)
+    if found is None:  # nothing more to say than the reference beside it
+        return None
+    if ref_type is RefType.SANCTION:
+        return Subject(ground_title(found.obj.ground_code), ref)
+    return Subject(str(found.obj.category.label), ref)
+
+
+# --- ratings as the ledger counts them ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RatingTally:
+    """The live rating entries of one kind: how many, and their plain mean on the 1–5 scale."""
+
+    kind: CreditInputKind
+    count: int
+    mean: Decimal
+
+
+def rating_tallies(org_id: int) -> list[RatingTally]:
+    """Count and mean of the agency's live rating entries per kind (what its score rests on)."""
+    rows = db.session.execute(
+        sa.select(CreditInput.kind, sa.func.count(CreditInput.id), sa.func.sum(CreditInput.value))
+        .where(CreditInput.organisation_id == org_id, CreditInput.kind.in_(RATING_KINDS),
+               CreditInput.effect == InputEffect.ADD, _not_cancelled())
+        .group_by(CreditInput.kind)
+    ).all()
+    return [
+        RatingTally(kind, count, (Decimal(int(total)) / CENTI / count).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        for kind, count, total in rows if count
+    ]

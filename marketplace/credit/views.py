@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g, render_template, request, url_for
-from werkzeug.routing import BuildError
+from flask import g, render_template, request
 
 from marketplace.accounts.models import Organisation
 from marketplace.core.text import clean_query
-from marketplace.credit import bp, services
+from marketplace.credit import bp, references, services
 from marketplace.credit.formula import (
     EXAMPLE_COMPLAINTS,
     EXAMPLE_OVERRUN_DAYS,
@@ -18,14 +17,8 @@ from marketplace.credit.formula import (
     example_aggregates,
     points,
 )
-from marketplace.credit.models import CreditInputKind, RefType, SanctionLevel
+from marketplace.credit.models import CreditInputKind, SanctionLevel
 from marketplace.extensions import db
-
-# References that have a public page of their own.
-REF_ENDPOINTS = {
-    RefType.SANCTION: ("sanctions.case", "case_id"),
-    RefType.PURCHASE_REQUEST: ("procurement.announcement", "request_id"),
-}
 
 
 @bp.route("/credit/formula")
@@ -87,35 +80,25 @@ def credit_panel(org) -> dict:
     return {"summary": summary, "listed": listed_cases_for(org_id)}
 
 
+@bp.app_template_global("credit_ref")
+def credit_ref(object_type, object_id, label: str = ""):
+    """A reference as the public pages show it: kind, number, and its public page if it has one."""
+    return references.describe(object_type, object_id, label)
+
+
 @bp.app_template_global("credit_ref_url")
 def credit_ref_url(object_type, object_id) -> str | None:
     """The public page of a referenced object, when it has one."""
-    try:
-        target = REF_ENDPOINTS.get(RefType(getattr(object_type, "value", object_type)))
-    except ValueError:
-        return None
-    if target is None or not str(object_id).isdigit() or len(str(object_id)) > 10:
-        return None
-    endpoint, arg = target
-    try:
-        return url_for(endpoint, **{arg: int(object_id)})
-    except BuildError:
-        return None
+    return references.describe(object_type, object_id).url
 
 
 @bp.app_template_global("credit_ref_text")
 def credit_ref_text(object_type, object_id, label: str = "") -> str:
-    """How a reference reads on the public pages: the kind, then the object's number or label.
+    """How a reference reads on the public pages: the kind, then the object's number or label."""
+    return references.describe(object_type, object_id, label).text
 
-    A rating is labelled by its role code (``approval_office``), which reads as the role's name.
-    """
-    from marketplace.ratings.models import RatingRole
 
-    kind = getattr(object_type, "value", object_type)
-    if kind == RefType.RATING.value and label in RatingRole.__members__.values():
-        return str(RatingRole(label).label)
-    try:
-        kind_label = RefType(kind).label
-    except ValueError:
-        kind_label = kind
-    return f"{kind_label} {label or '#' + str(object_id)}"
+@bp.app_template_global("credit_entry_subject")
+def credit_entry_subject(entry):
+    """What a ledger entry records, in words (see ``services.entry_subject``)."""
+    return services.entry_subject(entry)

@@ -552,13 +552,21 @@ class Summary:
 
 
 def public_summary(org_id: int) -> list[Summary]:
-    """Count and mean of the public ratings an organisation received, per role."""
+    """Count and mean of the public ratings an organisation received, per role.
+
+    The ratings about an agency (by the enterprise and by the approval office) are read from the
+    credit ledger, the published record every revealed rating enters and its score rests on: the
+    summary counts exactly the ratings the credit page lists and counts. The agencies' ratings of
+    an enterprise feed no credit and are read from the ratings themselves.
+    """
+    by_kind = {kind: role for role, kind in CREDIT_KIND.items()}
+    out = [Summary(by_kind[t.kind], t.count, t.mean) for t in credit.rating_tallies(org_id)]
     rows = db.session.execute(
         sa.select(Rating.role, sa.func.count(Rating.id), sa.func.avg(Rating.mean_centi))
-        .where(Rating.subject_org_id == org_id, Rating.status == RatingStatus.REVEALED)
+        .where(Rating.subject_org_id == org_id, Rating.status == RatingStatus.REVEALED,
+               Rating.role.not_in(list(CREDIT_KIND)))
         .group_by(Rating.role)
     ).all()
-    out = []
     for role, count, avg in rows:
         mean = (Decimal(str(avg)) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP) if avg is not None else None
         out.append(Summary(role, count, mean))

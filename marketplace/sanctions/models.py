@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organisation, User
 from marketplace.core.db import UTCDateTime, enum_column, utcnow
-from marketplace.credit.models import REF_ID_MAX, RefType
+from marketplace.credit.models import REF_ID_MAX, REF_LABEL_MAX, RefType
 from marketplace.extensions import db
 
 FACTS_MAX = 4000
@@ -253,7 +253,14 @@ class SanctionCase(db.Model):
 
 
 class SanctionEvidence(db.Model):
-    """What a sanction rests on: a contract, an approval case, a rating or a complaint."""
+    """What a sanction rests on: a contract, an approval case, a rating or a complaint.
+
+    Resolved when it is entered (``services.resolve_evidence``): ``object_id`` is the primary key
+    of the record and ``number`` its public number (contract number, case number, reference);
+    contracts and approval cases are also held by a foreign key. Only ``other`` records are free
+    text (``object_id`` is then what was typed). Rows older than the resolution keep what was
+    typed when the migration could not resolve it (``number`` empty).
+    """
 
     __tablename__ = "sanction_evidence"
 
@@ -261,11 +268,18 @@ class SanctionEvidence(db.Model):
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("sanction_cases.id"), index=True)
     object_type: Mapped[RefType] = mapped_column(enum_column(RefType, "sanction_evidence_type"))
     object_id: Mapped[str] = mapped_column(sa.String(REF_ID_MAX))
+    number: Mapped[str] = mapped_column(sa.String(REF_LABEL_MAX), default="", server_default="")
+    contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contracts.id"), index=True)
+    approval_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("approval_cases.id"), index=True)
     note: Mapped[str] = mapped_column(sa.String(EVIDENCE_NOTE_MAX), default="")
 
     case: Mapped[SanctionCase] = relationship(back_populates="evidence")
 
-    __table_args__ = (sa.Index("ix_sanction_evidence_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_sanction_evidence_object", "object_type", "object_id"),
+        sa.CheckConstraint("contract_id IS NULL OR object_type = 'contract'", name="contract_ref"),
+        sa.CheckConstraint("approval_case_id IS NULL OR object_type = 'approval_case'", name="case_ref"),
+    )
 
     def __repr__(self) -> str:
         return f"<SanctionEvidence {self.object_type}:{self.object_id}>"

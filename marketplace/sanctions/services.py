@@ -183,25 +183,46 @@ class Evidence:
 
 
 def _evidence_label(evidence) -> str:
-    """How the credit ledger names a piece of evidence: the number it was entered by, or for a
-    database id the object's own number (contract number, approval case number, complaint
-    reference; a rating by its role), else the note."""
-    from marketplace.complaints.models import Complaint
-    from marketplace.contracts.models import Contract
-    from marketplace.procurement.models import ApprovalCase
-    from marketplace.ratings.models import Rating
+    """How the credit ledger names a piece of evidence: its number, the note beside it."""
+    number = evidence_number(evidence)
+    return (f"{number} · {evidence.note}" if number and evidence.note else number or evidence.note)[:200]
 
-    models = {RefType.CONTRACT: (Contract, "contract_no"), RefType.APPROVAL_CASE: (ApprovalCase, "case_number"),
-              RefType.COMPLAINT: (Complaint, "reference"), RefType.RATING: (Rating, "role")}
-    found = models.get(evidence.object_type)
-    obj_id = str(evidence.object_id)
-    if not obj_id.isdigit():  # entered by its number (e.g. SP2026000001): the number is the label
-        return f"{obj_id} · {evidence.note}"[:200] if evidence.note else obj_id[:200]
-    if found is not None and len(obj_id) <= 10 and is_db_id(int(obj_id)):
-        row = db.session.get(found[0], int(obj_id))
-        if row is not None:
-            return str(getattr(row, found[1]))[:200]
-    return evidence.note[:200]
+
+def resolve_evidence(items: Iterable[Evidence], agency: Organisation, *, strict: bool = True) -> list[SanctionEvidence]:
+    """The evidence rows for ``items``: each typed number or id resolved to its record, once.
+
+    ``strict=False`` (automatic proposals, whose references come from the ledger) keeps a
+    reference that resolves to nothing as it is instead of refusing it.
+
+    Raises:
+        DomainError: a number or id matches no record of its kind, or a contract is not one of
+            the agency's.
+    """
+    from marketplace.credit import references
+
+    rows: list[SanctionEvidence] = []
+    seen: set[tuple[RefType, str]] = set()
+    for item in items:
+        found = references.resolve(item.object_type, item.object_id) if item.object_type is not RefType.OTHER else None
+        if found is None:
+            if strict and item.object_type is not RefType.OTHER:
+                raise DomainError(_l("No %(kind)s has the number or id “%(value)s”. Enter the number shown "
+                                     "on the record (e.g. a contract number) or its id.",
+                                     kind=item.object_type.label, value=item.object_id), field="evidence")
+            row = SanctionEvidence(object_type=item.object_type, object_id=item.object_id, note=item.note)
+        else:
+            if (found.object_type is RefType.CONTRACT and strict
+                    and found.obj.agency_org_id != agency.id):
+                raise DomainError(_l("Contract %(no)s is not a contract of this agency.", no=found.number),
+                                  field="evidence")
+            row = SanctionEvidence(object_type=found.object_type, object_id=found.object_id,
+                                   number=found.number, contract_id=found.contract_id,
+                                   approval_case_id=found.approval_case_id, note=item.note)
+        key = (row.object_type, row.object_id)
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows
 
 
 def _clean_evidence(items) -> list[Evidence]:
@@ -278,16 +299,14 @@ def propose_sanction(
     case = SanctionCase(
         organisation_id=agency.id, kind=kind, ground_code=code, facts=facts,
         status=SanctionStatus.PROPOSED, proposer_id=actor.id, proposed_at=now,
-        start_date=start_date, end_date=end_date,
-        evidence=[SanctionEvidence(object_type=e.object_type, object_id=e.object_id, note=e.note)
-                  for e in items],
+        start_date=start_date, end_date=end_date, evidence=resolve_evidence(items, agency),
     )
     db.session.add(case)
     db.session.flush()
     record_event("sanction_case.proposed", case, actor=actor, payload={
         "organisation_id": agency.id, "kind": kind.value, "ground": code,
         "start": start_date.isoformat(), "end": end_date.isoformat() if end_date else None,
-        "evidence": [f"{e.object_type.value}:{e.object_id}" for e in items],
+        "evidence": [f"{e.object_type.value}:{e.object_id}" for e in case.evidence],
     })
     if supersedes is not None:
         withdraw_sanction(supersedes, actor=actor, now=now,
@@ -318,8 +337,7 @@ def open_system_proposal(
         trigger_code=trigger_code, trigger_key=trigger_key[:120],
         trigger_params=json.dumps(params, sort_keys=True, default=str),
         start_date=today, end_date=today + timedelta(days=period_days) if period_days else None,
-        evidence=[SanctionEvidence(object_type=e.object_type, object_id=e.object_id, note=e.note)
-                  for e in items],
+        evidence=resolve_evidence(items, agency, strict=False),
     )
     try:
         with db.session.begin_nested():
@@ -485,8 +503,16 @@ def public_data(case: SanctionCase) -> dict:
         "end_date": case.end_date.isoformat() if case.end_date else None,
         "decided_at": case.decided_at.isoformat() if case.decided_at else None,
         "department": decider.organisation.name if decider else None,
-        "evidence": [{"type": e.object_type.value, "id": e.object_id} for e in case.evidence],
+        "evidence": [{"type": e.object_type.value, "id": e.object_id, "number": evidence_number(e)}
+                     for e in case.evidence],
     }
+
+
+def evidence_number(evidence: SanctionEvidence) -> str:
+    """The public number of a piece of evidence (what was typed, for an unresolved older row)."""
+    if evidence.number:
+        return evidence.number
+    return "" if evidence.object_id.isdigit() and evidence.object_type is not RefType.OTHER else evidence.object_id
 
 
 def _emit(case: SanctionCase, *, stage: str) -> None:
@@ -846,7 +872,7 @@ def csv_table(cases: Iterable[SanctionCase]) -> tuple[list[str], list[list]]:
               str(_l("Deciding department")), str(_l("Approval cases and contracts"))]
     rows = []
     for case in cases:
-        refs = " ".join(f"{e.object_type.value}:{e.object_id}" for e in case.evidence
+        refs = " ".join(f"{e.object_type.label} {evidence_number(e) or '—'}" for e in case.evidence
                         if e.object_type in (RefType.APPROVAL_CASE, RefType.CONTRACT))
         rows.append([
             case.reference, case.organisation.name, case.organisation.uscc, str(case.kind.label),

@@ -14,6 +14,7 @@ from marketplace.sanctions import services, signals
 from marketplace.sanctions.eligibility import is_sanctioned
 from marketplace.sanctions.models import SanctionStatus
 from marketplace.webhooks.models import WebhookDelivery, WebhookEndpoint
+from tests.factories.procurement import ApprovalCaseFactory
 from tests.sanctions.conftest import NOW, TODAY, at
 
 
@@ -121,17 +122,19 @@ def test_decision_records_credit_webhook_signal_and_notice(db, world):
 
     signals.sanction_decided.connect(receiver)
     try:
+        approval = ApprovalCaseFactory(case_number="SP2026000001")
         case = world.decided("blacklist", evidence=[("approval_case", "SP2026000001", "安全预评价"),
-                                                   ("contract", "HT-9", "")])
+                                                   ("other", "HT-9", "")])
     finally:
         signals.sanction_decided.disconnect(receiver)
     assert seen == [case.id]
     entry = db.session.execute(sa.select(CreditInput).where(CreditInput.kind == CreditInputKind.SANCTION)).scalar_one()
     assert entry.level.value == "blacklist"
+    # the evidence was resolved when entered: the ledger refers to the case itself
     assert {(r.object_type.value, r.object_id) for r in entry.refs} == {
-        ("sanction", str(case.id)), ("approval_case", "SP2026000001"), ("contract", "HT-9")}
+        ("sanction", str(case.id)), ("approval_case", str(approval.id))}
     # the ledger names each piece of evidence by its number, the note only beside it
-    assert {r.label for r in entry.refs} == {case.reference, "SP2026000001 · 安全预评价", "HT-9"}
+    assert {r.label for r in entry.refs} == {case.reference, "SP2026000001 · 安全预评价"}
     delivery = db.session.execute(sa.select(WebhookDelivery)).scalar_one()
     body = json.loads(delivery.payload)
     assert body["type"] == "sanction.decided"
