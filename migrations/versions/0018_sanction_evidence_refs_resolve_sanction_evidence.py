@@ -2,7 +2,7 @@
 contract or approval case; existing rows resolved where the typed number or id matches a record
 
 Revision ID: 0018_sanction_evidence_refs
-Revises: 0016_api_token_actions
+Revises: 0017_search_synonyms
 Create Date: 2026-12-07 22:53:52.507130
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_sanction_evidence_refs'
-down_revision = '0016_api_token_actions'
+down_revision = '0017_search_synonyms'
 branch_labels = None
 depends_on = None
 
