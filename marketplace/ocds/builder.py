@@ -37,6 +37,7 @@ from flask_babel import gettext as _
 
 from marketplace.core.money import format_fen
 from marketplace.core.regions import region_name
+from marketplace.core.text import label
 from marketplace.procurement.models import BidStatus, RequestStatus, SelectionMethod
 from marketplace.procurement.selection import strategy_for
 
@@ -282,13 +283,13 @@ class Builder:
         method = req.selection_method
         lines = [str(strategy_for(method).rule)]
         if method is SelectionMethod.DIRECT and req.direct_agency is not None:
-            lines.append(f"{_('Agency selected')}: {req.direct_agency.name}")
-            lines.append(f"{_('Reason')}: {req.direct_reason}")
+            lines.append(f"{label(_('Agency selected'))}{req.direct_agency.name}")
+            lines.append(f"{label(_('Reason'))}{req.direct_reason}")
         elif method is SelectionMethod.SCORING:
             lines.append(_("Weights: price %(p)d %%, committed time %(t)d %%, credit %(c)d %%",
                            p=req.weight_price or 0, t=req.weight_time or 0, c=req.weight_credit or 0))
         elif method is SelectionMethod.RANDOM_DRAW and req.draw_commitment:
-            lines.append(f"{_('Commitment to the draw seed (SHA-256)')}: {req.draw_commitment}")
+            lines.append(f"{label(_('Commitment to the draw seed (SHA-256)'))}{req.draw_commitment}")
             lines.append(f"draw.commitment: {req.draw_commitment}")
         if not results:
             return "\n".join(lines)
@@ -296,8 +297,8 @@ class Builder:
         details = outcome.get("details", {})
         urls = self._urls()
         if outcome:
-            lines.append(f"{_('Valid bids at the deadline')}: {outcome.get('valid_bids')} · "
-                         f"{_('minimum for this method')}: {outcome.get('minimum')}")
+            lines.append(f"{label(_('Valid bids at the deadline'))}{outcome.get('valid_bids')} · "
+                         f"{label(_('minimum for this method'))}{outcome.get('minimum')}")
         if method is SelectionMethod.LOWEST_PRICE and details:
             lines.append(_("Abnormally low: at least %(m)d %% below the mean of the other bids, or at least "
                            "%(n)d %% below the next bid.", m=details.get("abnormal_mean_pct", 0),
@@ -318,7 +319,7 @@ class Builder:
                                   total=entry.get("total"), p=entry.get("price_score"),
                                   t=entry.get("time_score"), c=entry.get("credit_score"))
             lines.append(line)
-        lines.append(f"{_('Selection result')}: {urls['result']}")
+        lines.append(f"{label(_('Selection result'))}{urls['result']}")
         return "\n".join(lines)
 
     def _tenderer_orgs(self) -> list:
@@ -376,7 +377,7 @@ class Builder:
         if criteria:
             tender["awardCriteria"] = criteria
         if req.required_qualifications:
-            tender["eligibilityCriteria"] = f"{_('Required qualifications')}: " + "、".join(
+            tender["eligibilityCriteria"] = f"{label(_('Required qualifications'))}" + "、".join(
                 q.name for q in req.required_qualifications)
         if st.results:
             tenderers = self._tenderer_orgs()
@@ -474,7 +475,7 @@ class Builder:
         st.awards[_award_id(bid_id)] = {
             "id": _award_id(bid_id),
             "title": f"{_('Selection result')} {self.req.reference}",
-            "description": f"{_('Committed time')}: " + _("%(n)d working days", n=int(days or 0)),
+            "description": f"{label(_('Committed time'))}" + _("%(n)d working days", n=int(days or 0)),
             "status": "pending",
             "date": rfc3339(moment or self.req.published_at),
             "value": money(int(price_fen)),

@@ -346,6 +346,9 @@ def test_direct_selection_and_scoring_describe_their_method(db, client):
     assert tender["procurementMethod"] == "direct" and "awardCriteria" not in tender
     assert tender["procurementMethodRationale"] == "该机构承担过本项目前期环评，熟悉现场"
     assert s.agencies[0].name in tender["awardCriteriaDetails"]
+    # Chinese labels take the Chinese colon
+    assert f"直接选取的中介机构：{s.agencies[0].name}" in tender["awardCriteriaDetails"]
+    assert "截止时有效报价数：1" in tender["awardCriteriaDetails"]
     assert tender["numberOfTenderers"] == 1
 
     other = make_scenario(db)
