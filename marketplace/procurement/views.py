@@ -358,7 +358,11 @@ def cancel_request(request_id: int):
             fail(None, exc)
         else:
             db.session.commit()
-            flash(_("The request is cancelled; the reason is public."), "success")
+            if req.is_public:
+                flash(_("The request is cancelled; the reason is public."), "success")
+            else:
+                flash(_("The draft is cancelled. It was never published, so nobody else sees it."),
+                      "success")
     return redirect(url_for("procurement.announcement", request_id=req.id))
 
 
