@@ -982,7 +982,7 @@ def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days:
     if problems:
         raise DomainError(problems[0])
     if live_bid(req.id, org.id) is not None:
-        raise DomainError(_l("You already have a bid on this request; revise it instead."))
+        raise DomainError(_l("You have already submitted a bid on this request; reload the page to revise it."))
     problem = _offer_problem(req, org.id, price_fen, days, now)
     if problem:
         raise DomainError(problem[0], field=problem[1])
@@ -999,9 +999,30 @@ def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days:
             db.session.add(bid)
             db.session.flush()
     except IntegrityError as exc:
-        raise DomainError(_l("You already have a bid on this request; revise it instead.")) from exc
+        raise DomainError(_l("You have already submitted a bid on this request; reload the page to revise it.")) from exc
     record_event("bid.submitted", bid, actor=actor, payload={"commitment": bid.commitment, "version": 1})
     return bid
+
+
+def place_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days: int,
+              expected_version: int | None, actor: User, now: datetime | None = None) -> Bid:
+    """Submit the first bid, or revise the one the agency saw (``expected_version``).
+
+    ``expected_version`` None means the agency saw no bid of its own: a second first submission
+    (a double click, a second tab) is refused and changes nothing, never taken as a revision.
+
+    Raises:
+        PermissionDenied / DomainError: as :func:`submit_bid` and :func:`revise_bid`; also when a
+            bid exists though the agency expected none.
+        ConcurrentUpdate: the bid the agency saw was revised or withdrawn meanwhile.
+    """
+    if expected_version is None:
+        return submit_bid(req, org=org, price_fen=price_fen, days=days, actor=actor, now=now)
+    own = live_bid(req.id, org.id)
+    if own is None:
+        raise ConcurrentUpdate(_l("Your bid was changed elsewhere since you opened it. Please reload."))
+    return revise_bid(own, price_fen=price_fen, days=days, expected_version=expected_version,
+                      actor=actor, now=now)
 
 
 def _own_bid(bid: Bid, actor) -> None:
