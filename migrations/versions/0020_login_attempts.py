@@ -34,8 +34,20 @@ def _request_checks(which):
 
 def upgrade():
     _request_checks(1)
+    op.create_table('login_attempts',
+    sa.Column('key', sa.String(length=100), nullable=False),
+    sa.Column('window_start', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('hits', sa.Integer(), nullable=False),
+    sa.CheckConstraint('hits >= 1', name=op.f('ck_login_attempts_hits_positive')),
+    sa.PrimaryKeyConstraint('key', 'window_start', name=op.f('pk_login_attempts'))
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_attempts_window_start'), ['window_start'], unique=False)
 
 
 def downgrade():
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_attempts_window_start'))
+    op.drop_table('login_attempts')
     # Refused while a draft cancelled unpublished exists: the old rule has no place for it.
     _request_checks(0)
