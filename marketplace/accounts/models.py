@@ -134,7 +134,8 @@ class LoginAttempt(db.Model):
     """Sign-in attempts of one client in one fixed window, counted in the database.
 
     The limit every worker shares when the rate-limit store (Redis) is down or not configured:
-    see ``accounts.throttle``. Rows of past windows are deleted as new attempts come in.
+    see ``accounts.throttle``. A past window goes at the same client's next attempt, the others
+    with the ``accounts.login_attempts`` job.
     """
 
     __tablename__ = "login_attempts"

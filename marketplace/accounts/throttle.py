@@ -56,20 +56,39 @@ def _upsert(key: str, window_start: int):
     ).returning(LoginAttempt.hits)
 
 
+def _window(limit: str, now: float) -> tuple[int, int]:
+    item = parse(limit)
+    period = item.get_expiry()
+    return item.amount, int(now // period * period)
+
+
 def hit(key: str, limit: str, *, now: float | None = None) -> bool:
     """Count one attempt of ``key`` against ``limit`` (e.g. "10 per minute"); False when over it."""
     from marketplace.accounts.models import LoginAttempt
 
-    item = parse(limit)
-    period = item.get_expiry()
-    now = time.time() if now is None else now
-    window_start = int(now // period * period)
+    amount, window_start = _window(limit, time.time() if now is None else now)
     key = key[:100]
     # Its own connection and transaction: committed at once, whatever the request then does.
+    # Only this key's past windows go here (no lock on other clients' rows); the job prunes the rest.
     with db.engine.begin() as conn:
         hits = conn.execute(_upsert(key, window_start)).scalar_one()
-        conn.execute(sa.delete(LoginAttempt).where(LoginAttempt.window_start < window_start))
-    return hits <= item.amount
+        conn.execute(
+            sa.delete(LoginAttempt).where(
+                LoginAttempt.key == key, LoginAttempt.window_start < window_start
+            )
+        )
+    return hits <= amount
+
+
+def prune_login_attempts(now) -> int:
+    """Delete the counts of windows that have ended (the ``accounts.login_attempts`` job)."""
+    from marketplace.accounts.models import LoginAttempt
+
+    _, window_start = _window(current_app.config["LOGIN_RATE_LIMIT"], now.timestamp())
+    result = db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.window_start < window_start)
+    )
+    return result.rowcount
 
 
 def login_allowed(key: str) -> bool:

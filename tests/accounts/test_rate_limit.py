@@ -217,3 +217,21 @@ def _database_hits(app):
 
     with app.app_context():
         return _db.session.execute(sa.select(sa.func.sum(LoginAttempt.hits))).scalar()
+
+
+def test_the_job_deletes_the_counts_of_ended_windows(tmp_path):
+    from datetime import UTC, datetime
+
+    from marketplace.accounts import throttle
+    from marketplace.jobs.runner import run_once
+
+    app = _app(tmp_path, "memory://")
+    now = datetime(2026, 6, 1, 10, 30, 30, tzinfo=UTC)
+    with app.app_context():
+        throttle.hit("login:203.0.113.1", "3 per minute", now=now.timestamp() - 120)
+        throttle.hit("login:203.0.113.2", "3 per minute", now=now.timestamp() - 120)
+        assert throttle.hit("login:203.0.113.1", "3 per minute", now=now.timestamp())
+        assert _database_hits(app) == 2  # the first client's old window went with its next attempt
+        app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+        assert run_once(now=now, only="accounts.login_attempts") == {"accounts.login_attempts": 1}
+        assert _database_hits(app) == 1
