@@ -336,9 +336,12 @@ ROWS: dict[type[enum.Enum], Rows] = {
 def _machines() -> list[tuple[str, StateMachine]]:
     found = []
     for info in sorted(pkgutil.iter_modules(marketplace.__path__), key=lambda i: i.name):
+        name = f"marketplace.{info.name}.states"
         try:
-            module = importlib.import_module(f"marketplace.{info.name}.states")
-        except ModuleNotFoundError:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a states.py that exists but cannot be imported is a failure
+                raise
             continue
         found += [
             (f"{info.name}.{name}", obj)
