@@ -56,12 +56,16 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
 
-    # Rate limits: Redis when configured, memory otherwise (and as the fallback when Redis is down).
+    # Rate limits: Redis when configured, memory otherwise (and as the fallback when Redis is down);
+    # the sign-in limit is also counted in the database whenever Redis is not there.
     REDIS_URL = os.environ.get("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_HEADERS_ENABLED = True
+    # A Redis that hangs must not hang sign-ins: give up quickly and count in the database
+    # (accounts.throttle), as when Redis refuses the connection.
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5} if REDIS_URL else {}
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed. 0
     # trusts none (a client could forge its address); behind one nginx, 1. The client address

@@ -128,3 +128,24 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class LoginAttempt(db.Model):
+    """Sign-in attempts of one client in one fixed window, counted in the database.
+
+    The limit every worker shares when the rate-limit store (Redis) is down or not configured:
+    see ``accounts.throttle``. A past window goes at the same client's next attempt, the others
+    with the ``accounts.login_attempts`` job.
+    """
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    window_start: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False,
+                                              index=True)  # epoch seconds
+    hits: Mapped[int] = mapped_column(sa.Integer, default=1)
+
+    __table_args__ = (sa.CheckConstraint("hits >= 1", name="hits_positive"),)
+
+    def __repr__(self) -> str:
+        return f"<LoginAttempt {self.key} @{self.window_start}: {self.hits}>"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from marketplace.accounts import bp, services
+from marketplace.accounts import bp, services, throttle
 from marketplace.accounts.forms import (
     GovernmentOrgForm,
     GovernmentUserForm,
@@ -62,6 +63,8 @@ def register():
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.dashboard"))
+    if request.method == "POST" and not throttle.login_allowed(get_remote_address()):
+        abort(429)  # the limit all workers share while Redis is not there
     form = LoginForm()
     if form.validate_on_submit():
         try:

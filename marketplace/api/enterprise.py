@@ -475,7 +475,8 @@ class CancelRequest(MethodView):
     @_errors(400, 401, 403, 404, 409)
     @token_required("requests:write")
     def post(self, data, request_id):
-        """Cancel the request with a public reason (before a contract exists)."""
+        """Cancel the request with a public reason (before a contract exists); a draft cancelled
+        unpublished stays private (it never appears in the public lists)."""
         actor = token_actor()
         req = _own_request(actor, request_id)
         with _service():

@@ -17,6 +17,7 @@ class Job:
 
 def all_jobs() -> list[Job]:
     """Every job, in the order they run."""
+    from marketplace.accounts.throttle import prune_login_attempts
     from marketplace.audit.jobs import checkpoint_audit_chain
     from marketplace.complaints.jobs import run_complaint_deadlines
     from marketplace.contracts.jobs import run_contract_deadlines
@@ -52,4 +53,6 @@ def all_jobs() -> list[Job]:
         Job("notifications.email", send_pending_email, "send queued e-mails (when MAIL_ENABLED)"),
         Job("webhooks.deliver", deliver_due, "push due webhook deliveries, with back-off"),
         Job("search.process_queue", process_search_queue, "index queued search changes; rebuild a damaged index"),
+        Job("accounts.login_attempts", prune_login_attempts,
+            "delete the sign-in counts of ended windows (the limit kept in the database without Redis)"),
     ]

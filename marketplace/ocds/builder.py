@@ -38,7 +38,7 @@ from flask_babel import gettext as _
 from marketplace.core.money import format_fen
 from marketplace.core.regions import region_name
 from marketplace.core.text import label
-from marketplace.procurement.models import BidStatus, RequestStatus, SelectionMethod
+from marketplace.procurement.models import BidStatus, SelectionMethod
 from marketplace.procurement.selection import strategy_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -659,5 +659,5 @@ class Builder:
 
 
 def publishable(req) -> bool:
-    """Drafts are never exported."""
-    return req.status is not RequestStatus.DRAFT
+    """Drafts, and drafts cancelled before publication, are never exported."""
+    return req.is_public

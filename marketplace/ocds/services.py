@@ -30,7 +30,7 @@ from marketplace.ocds.builder import (
 )
 from marketplace.ocds.merge import compile_releases
 from marketplace.payments.models import Payment
-from marketplace.procurement.models import ApprovalCase, Bid, PurchaseRequest, RequestStatus
+from marketplace.procurement.models import ApprovalCase, Bid, PurchaseRequest
 
 BATCH = 200
 
@@ -38,7 +38,7 @@ BATCH = 200
 def public_request_ids() -> list[int]:
     """Every request that is or was public (never drafts), oldest first."""
     return list(db.session.execute(
-        sa.select(PurchaseRequest.id).where(PurchaseRequest.status != RequestStatus.DRAFT)
+        sa.select(PurchaseRequest.id).where(PurchaseRequest.is_public)
         .order_by(PurchaseRequest.id)
     ).scalars())
 
@@ -46,7 +46,7 @@ def public_request_ids() -> list[int]:
 def public_processes_query() -> sa.Select:
     """The processes listed on the open-data page, newest first."""
     return (sa.select(PurchaseRequest).options(selectinload(PurchaseRequest.enterprise))
-            .where(PurchaseRequest.status != RequestStatus.DRAFT)
+            .where(PurchaseRequest.is_public)
             .order_by(PurchaseRequest.id.desc()))
 
 
@@ -68,7 +68,7 @@ def load_processes(request_ids: list[int], session=None) -> list[Process]:
         return []
     reqs = list(session.execute(
         sa.select(PurchaseRequest)
-        .where(PurchaseRequest.id.in_(request_ids), PurchaseRequest.status != RequestStatus.DRAFT)
+        .where(PurchaseRequest.id.in_(request_ids), PurchaseRequest.is_public)
         .options(
             selectinload(PurchaseRequest.enterprise), selectinload(PurchaseRequest.service_item),
             selectinload(PurchaseRequest.approval_case).selectinload(ApprovalCase.department),
@@ -164,7 +164,7 @@ def iter_release_packages(ctx: Context | None = None, *, batch: int = BATCH) -> 
     ctx = ctx or Context.current()
     with Session(db.engine) as session:
         ids = list(session.execute(
-            sa.select(PurchaseRequest.id).where(PurchaseRequest.status != RequestStatus.DRAFT)
+            sa.select(PurchaseRequest.id).where(PurchaseRequest.is_public)
             .order_by(PurchaseRequest.id)).scalars())
         for start in range(0, len(ids), batch):
             for proc in load_processes(ids[start:start + batch], session):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.accounts.models import Organisation
@@ -164,7 +165,6 @@ AWARDED_STATUSES = frozenset({
     RequestStatus.AWARDED, RequestStatus.CONTRACTED, RequestStatus.IN_SERVICE,
     RequestStatus.DELIVERED, RequestStatus.ACCEPTED, RequestStatus.CLOSED,
 })
-PUBLIC_STATUSES = frozenset(set(RequestStatus) - {RequestStatus.DRAFT})
 _AWARDED_SQL = ", ".join(f"'{s.value}'" for s in sorted(AWARDED_STATUSES))
 
 
@@ -270,11 +270,15 @@ class PurchaseRequest(db.Model):
             "selection_method <> 'direct' OR (direct_agency_id IS NOT NULL AND direct_reason <> '')",
             name="direct_agency_named",
         ),
+        # A draft cancelled before publication was never public: no publication time, no draw.
         sa.CheckConstraint(
-            "selection_method <> 'random_draw' OR status = 'draft' OR draw_commitment IS NOT NULL",
+            "selection_method <> 'random_draw' OR status = 'draft'"
+            " OR (status = 'cancelled' AND published_at IS NULL) OR draw_commitment IS NOT NULL",
             name="draw_committed",
         ),
-        sa.CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_at_set"),
+        sa.CheckConstraint(
+            "status IN ('draft', 'cancelled') OR published_at IS NOT NULL", name="published_at_set"
+        ),
         sa.CheckConstraint(
             f"status NOT IN ({_AWARDED_SQL}) OR (awarded_org_id IS NOT NULL"
             " AND awarded_price_fen IS NOT NULL AND awarded_days IS NOT NULL"
@@ -298,9 +302,15 @@ class PurchaseRequest(db.Model):
         """The public number of the announcement."""
         return f"CG{self.id:06d}-{self.round_number}"
 
-    @property
+    @hybrid_property
     def is_public(self) -> bool:
-        return self.status in PUBLIC_STATUSES
+        """Published at some time; a draft, even one cancelled unpublished, never was."""
+        return self.published_at is not None
+
+    @is_public.inplace.expression
+    @classmethod
+    def _is_public_expression(cls) -> sa.ColumnElement[bool]:
+        return cls.published_at.is_not(None)
 
     @property
     def has_winner(self) -> bool:

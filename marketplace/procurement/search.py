@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.procurement.models import Exclusion, PurchaseRequest, RequestStatus
+from marketplace.procurement.models import Exclusion, PurchaseRequest
 from marketplace.procurement.services import record_text
 from marketplace.search.documents import SearchDocument
 
@@ -51,7 +51,7 @@ class AnnouncementSearchProvider:
 
     def iter_documents(self) -> Iterator[SearchDocument]:
         ids = list(db.session.execute(
-            sa.select(PurchaseRequest.id).where(PurchaseRequest.status != RequestStatus.DRAFT)
+            sa.select(PurchaseRequest.id).where(PurchaseRequest.is_public)
             .order_by(PurchaseRequest.id)
         ).scalars())
         for doc_id in ids:

@@ -710,6 +710,9 @@ def publish_request(req: PurchaseRequest, *, actor: User, now: datetime | None =
 def cancel_request(req: PurchaseRequest, reason: str, *, actor, now: datetime | None = None) -> PurchaseRequest:
     """Cancel a request with a public reason (before a contract exists).
 
+    A draft cancelled before publication was never public and stays private to its owner: it
+    keeps its history (the audit trail) and frees its case and service item for a new request.
+
     Raises:
         PermissionDenied: not the owner (or an administrator / regulator).
         DomainError: no reason, or a contract already exists.
@@ -725,8 +728,10 @@ def cancel_request(req: PurchaseRequest, reason: str, *, actor, now: datetime | 
     req.cancel_reason = reason
     req.ended_at = now
     REQUEST_MACHINE.transition(req, RequestStatus.CANCELLED, actor=actor, reason=reason)
-    index_announcement(req)
-    request_event(req, "request.cancelled", reason=reason)
+    if req.is_public:
+        # A draft cancelled unpublished stays the owner's: nobody else ever heard of it.
+        index_announcement(req)
+        request_event(req, "request.cancelled", reason=reason)
     return req
 
 
@@ -977,7 +982,7 @@ def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days:
     if problems:
         raise DomainError(problems[0])
     if live_bid(req.id, org.id) is not None:
-        raise DomainError(_l("You already have a bid on this request; revise it instead."))
+        raise DomainError(_l("You have already submitted a bid on this request; reload the page to revise it."))
     problem = _offer_problem(req, org.id, price_fen, days, now)
     if problem:
         raise DomainError(problem[0], field=problem[1])
@@ -994,9 +999,30 @@ def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days:
             db.session.add(bid)
             db.session.flush()
     except IntegrityError as exc:
-        raise DomainError(_l("You already have a bid on this request; revise it instead.")) from exc
+        raise DomainError(_l("You have already submitted a bid on this request; reload the page to revise it.")) from exc
     record_event("bid.submitted", bid, actor=actor, payload={"commitment": bid.commitment, "version": 1})
     return bid
+
+
+def place_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days: int,
+              expected_version: int | None, actor: User, now: datetime | None = None) -> Bid:
+    """Submit the first bid, or revise the one the agency saw (``expected_version``).
+
+    ``expected_version`` None means the agency saw no bid of its own: a second first submission
+    (a double click, a second tab) is refused and changes nothing, never taken as a revision.
+
+    Raises:
+        PermissionDenied / DomainError: as :func:`submit_bid` and :func:`revise_bid`; also when a
+            bid exists though the agency expected none.
+        ConcurrentUpdate: the bid the agency saw was revised or withdrawn meanwhile.
+    """
+    if expected_version is None:
+        return submit_bid(req, org=org, price_fen=price_fen, days=days, actor=actor, now=now)
+    own = live_bid(req.id, org.id)
+    if own is None:
+        raise ConcurrentUpdate(_l("Your bid was changed elsewhere since you opened it. Please reload."))
+    return revise_bid(own, price_fen=price_fen, days=days, expected_version=expected_version,
+                      actor=actor, now=now)
 
 
 def _own_bid(bid: Bid, actor) -> None:
@@ -1439,7 +1465,7 @@ def public_requests_query(filters: AnnouncementFilters) -> sa.Select:
     stmt = (
         sa.select(PurchaseRequest)
         .options(joinedload(PurchaseRequest.service_item), joinedload(PurchaseRequest.enterprise))
-        .where(PurchaseRequest.status != RequestStatus.DRAFT)
+        .where(PurchaseRequest.is_public)
         .order_by(PurchaseRequest.published_at.desc(), PurchaseRequest.id.desc())
     )
     if filters.region:
@@ -1457,7 +1483,7 @@ def announcement_filter_items() -> list[ServiceItem]:
     """Service items that have at least one public announcement."""
     return list(db.session.execute(
         sa.select(ServiceItem).where(ServiceItem.id.in_(
-            sa.select(PurchaseRequest.service_item_id).where(PurchaseRequest.status != RequestStatus.DRAFT)
+            sa.select(PurchaseRequest.service_item_id).where(PurchaseRequest.is_public)
         )).order_by(ServiceItem.code)
     ).scalars())
 
@@ -1465,7 +1491,7 @@ def announcement_filter_items() -> list[ServiceItem]:
 def announcement_regions() -> list[str]:
     """Region codes that have public announcements."""
     return list(db.session.execute(
-        sa.select(PurchaseRequest.region_code).where(PurchaseRequest.status != RequestStatus.DRAFT)
+        sa.select(PurchaseRequest.region_code).where(PurchaseRequest.is_public)
         .distinct().order_by(PurchaseRequest.region_code)
     ).scalars())
 
@@ -1477,7 +1503,7 @@ def get_request_for(user, request_id) -> PurchaseRequest:
         NotFound: no such request or a draft of someone else.
     """
     req = get_by_id(PurchaseRequest, request_id)
-    if req.status is RequestStatus.DRAFT and not req.is_owned_by(user):
+    if not req.is_public and not req.is_owned_by(user):
         raise NotFound(_l("This page does not exist."))
     return req
 

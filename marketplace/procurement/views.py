@@ -16,6 +16,7 @@ from marketplace.catalog.models import ServiceItem
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.regions import is_valid_region
+from marketplace.core.text import MAX_DB_INT
 from marketplace.core.web import current_actor, fail, flash_form_errors, page_arg
 from marketplace.extensions import db
 from marketplace.procurement import bp, services
@@ -359,7 +360,11 @@ def cancel_request(request_id: int):
             fail(None, exc)
         else:
             db.session.commit()
-            flash(_("The request is cancelled; the reason is public."), "success")
+            if req.is_public:
+                flash(_("The request is cancelled; the reason is public."), "success")
+            else:
+                flash(_("The draft is cancelled. It was never published, so nobody else sees it."),
+                      "success")
     return redirect(url_for("procurement.announcement", request_id=req.id))
 
 
@@ -476,19 +481,18 @@ def bid(request_id: int):
     if request.method == "GET" and own is not None:
         form.price.data, form.days.data, form.version.data = own.price_fen, own.days, own.version
     if form.validate_on_submit():
+        # No version: the page showed no bid of this agency, so this is a first submission.
         try:
-            if own is None:
-                services.submit_bid(req, org=org, price_fen=form.price.data, days=form.days.data,
-                                    actor=current_actor(), now=now)
-                message = _("Your sealed bid is submitted. Nobody else can see it before the deadline.")
-            else:
-                try:
-                    expected = int(form.version.data or own.version)
-                except ValueError:
-                    expected = 0
-                services.revise_bid(own, price_fen=form.price.data, days=form.days.data,
-                                    expected_version=expected, actor=current_actor(), now=now)
-                message = _("Your bid is revised.")
+            expected = int(form.version.data) if form.version.data else None
+        except ValueError:
+            expected = 0
+        if expected is not None and not 0 < expected <= MAX_DB_INT:
+            expected = 0  # no bid has that version: refused as stale
+        try:
+            services.place_bid(req, org=org, price_fen=form.price.data, days=form.days.data,
+                               expected_version=expected, actor=current_actor(), now=now)
+            message = (_("Your sealed bid is submitted. Nobody else can see it before the deadline.")
+                       if expected is None else _("Your bid is revised."))
         except DomainError as exc:
             fail(form, exc)
         else:

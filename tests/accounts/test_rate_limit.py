@@ -4,6 +4,7 @@ import socket
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from config import TestingConfig
 from marketplace import create_app
@@ -96,3 +97,141 @@ def test_behind_one_trusted_proxy_clients_have_their_own_limits(tmp_path):
     assert _attempts(app, 3, forwarded_for="203.0.113.2") == [200, 200, 200]
     # A forged address in front of the real one does not help: the proxy appends the real one.
     assert _attempts(app, 1, forwarded_for="198.51.100.9, 203.0.113.1") == [429]
+
+
+# --- the limit every worker shares without Redis (accounts.throttle, counted in the database) ---
+
+
+def _serve(port: int, database_url: str, storage: str, limit: str, ready) -> None:
+    """A separate process serving the app, as one gunicorn worker with its own memory."""
+    import logging
+    import warnings
+
+    from werkzeug.serving import make_server
+
+    # A server process, not a test: pytest's warnings-as-errors and log capture stay behind.
+    warnings.resetwarnings()
+    logging.getLogger().handlers.clear()
+
+    class Config(TestingConfig):
+        SQLALCHEMY_DATABASE_URI = database_url
+        RATELIMIT_STORAGE_URI = storage
+        LOGIN_RATE_LIMIT = limit
+
+    server = make_server("127.0.0.1", port, create_app(Config), threaded=True)
+    ready.put(port)
+    server.serve_forever()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _two_workers_attempts(database_url: str, storage: str, n: int, limit: str) -> list:
+    """``n`` quick wrong-password attempts of one client, alternating between two processes."""
+    import multiprocessing
+    import re
+
+    import requests
+
+    # fork: the children start with the app's modules already imported (spawn would import them
+    # again in each, seconds on a busy machine); each builds its own app, engine and limiter.
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Queue()
+    ports = [_free_port(), _free_port()]
+    procs = [ctx.Process(target=_serve, args=(port, database_url, storage, limit, ready), daemon=True)
+             for port in ports]
+    for p in procs:
+        p.start()
+    try:
+        for _ in procs:
+            ready.get(timeout=60)
+        session = requests.Session()  # one session cookie for both (same SECRET_KEY)
+        page = session.get(f"http://127.0.0.1:{ports[0]}/login", timeout=10).text
+        token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page).group(1)
+        return [
+            session.post(f"http://127.0.0.1:{ports[i % 2]}/login", timeout=10,
+                         data={"csrf_token": token, "email": "x@example.com", "password": "wrong-password"})
+            for i in range(n)
+        ]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.join(timeout=10)
+
+
+def _check_shared_limit(responses, limit: int) -> None:
+    codes = [r.status_code for r in responses]
+    assert 500 not in codes
+    assert codes.count(200) == limit, codes  # each process's memory alone would let 2 × limit through
+    assert codes[limit:] == [429] * (len(codes) - limit)
+    assert "尝试次数过多" in responses[-1].text  # the translated refusal (zh_CN by default)
+
+
+def test_two_workers_on_sqlite_share_the_sign_in_limit_without_redis(tmp_path):
+    """Redis down (nothing listens on port 1): the limit holds across two server processes,
+    not once per process."""
+    import marketplace.models  # noqa: F401 - every table in the metadata
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    engine = sa.create_engine(url)
+    _db.metadata.create_all(engine)
+    engine.dispose()
+    _check_shared_limit(_two_workers_attempts(url, "redis://127.0.0.1:1/0", 8, "3 per day"), 3)
+
+
+@pytest.mark.postgres
+def test_two_workers_on_postgresql_share_the_sign_in_limit_without_redis(db):
+    """Two processes (as two gunicorn workers) on one PostgreSQL database, Redis unreachable."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("runs against the PostgreSQL test database (TEST_DATABASE_URL)")
+    url = db.engine.url.render_as_string(hide_password=False)
+    _check_shared_limit(_two_workers_attempts(url, "redis://127.0.0.1:1/0", 12, "5 per day"), 5)
+
+
+@pytest.mark.parametrize("storage", ["memory://", "redis://127.0.0.1:1/0"],
+                         ids=["embedded-no-redis", "redis-unreachable"])
+def test_without_a_shared_store_sign_ins_are_counted_in_the_database(tmp_path, storage):
+    """The embedded default (no Redis) counts like a Redis that is down: in the database."""
+    assert _attempts(app := _app(tmp_path, storage), 2) == [200, 200]
+    assert _database_hits(app) == 2
+
+
+@pytest.mark.skipif(not _redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+def test_with_redis_up_the_database_is_not_written(tmp_path):
+    app = _app(tmp_path, "redis://127.0.0.1:6379/0")
+    browser = _browser(app)
+    # An address of its own: Redis outlives the test, and other tests' attempts stay counted there.
+    browser.client.environ_base["REMOTE_ADDR"] = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.7"
+    codes = [browser.post("/login", {"email": "x@example.com", "password": "wrong-password"},
+                          form_url="/login").status_code for _ in range(2)]
+    assert codes == [200, 200]
+    assert _database_hits(app) is None
+
+
+def _database_hits(app):
+    from marketplace.accounts.models import LoginAttempt
+
+    with app.app_context():
+        return _db.session.execute(sa.select(sa.func.sum(LoginAttempt.hits))).scalar()
+
+
+def test_the_job_deletes_the_counts_of_ended_windows(tmp_path):
+    from datetime import UTC, datetime
+
+    from marketplace.accounts import throttle
+    from marketplace.jobs.runner import run_once
+
+    app = _app(tmp_path, "memory://")
+    now = datetime(2026, 6, 1, 10, 30, 30, tzinfo=UTC)
+    with app.app_context():
+        throttle.hit("login:203.0.113.1", "3 per minute", now=now.timestamp() - 120)
+        throttle.hit("login:203.0.113.2", "3 per minute", now=now.timestamp() - 120)
+        assert throttle.hit("login:203.0.113.1", "3 per minute", now=now.timestamp())
+        assert _database_hits(app) == 2  # the first client's old window went with its next attempt
+        app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+        assert run_once(now=now, only="accounts.login_attempts") == {"accounts.login_attempts": 1}
+        assert _database_hits(app) == 1

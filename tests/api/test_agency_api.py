@@ -294,7 +294,7 @@ def test_withdrawing_and_bidding_again_and_listing_states(client, db):
     first = client.post(f"/api/v1/requests/{req.id}/bids", json={"price_fen": 8_000_000, "days": 20}, headers=h)
     assert first.status_code == 201
     again = client.post(f"/api/v1/requests/{req.id}/bids", json={"price_fen": 7_000_000, "days": 20}, headers=h)
-    assert again.status_code == 409 and "revise it instead" in again.get_json()["error"]["message"]
+    assert again.status_code == 409 and "already submitted a bid" in again.get_json()["error"]["message"]
     bid_id = first.get_json()["id"]
     stale = client.patch(f"/api/v1/bids/{bid_id}", json={"price_fen": 7_000_000, "days": 20, "expected_version": 5},
                          headers=h)

@@ -286,6 +286,22 @@ def test_the_award_passes_on_and_a_request_is_cancelled_with_a_reason(client, db
     _error(client.post(url, json={"reason": "再传"}, headers=auth), 409, "conflict")
 
 
+def test_a_draft_is_cancelled_through_the_api_without_becoming_public(client, db):
+    """POST /requests/{id}/cancel on a never-published draft: 200 and private (it was HTTP 500)."""
+    s = make_scenario(db)
+    auth = _auth(db, s.enterprise)
+    draft = s.draft()
+    db.session.commit()
+    resp = client.post(f"/api/v1/requests/{draft.id}/cancel", json={"reason": "项目选址调整"}, headers=auth)
+    assert resp.status_code == 200, resp.get_json()
+    assert resp.get_json()["status"] == "cancelled"
+    assert resp.get_json()["cancel_reason"] == "项目选址调整"
+    assert resp.get_json()["published_at"] is None
+    assert client.get(f"/api/v1/announcements/{draft.id}").status_code == 404
+    listed = client.get("/api/v1/announcements").get_json()
+    assert draft.id not in [a["id"] for a in listed["items"]]
+
+
 def test_the_enterprise_answers_the_agencys_due_date_proposals(client, db):
     f = make_in_force(db)
     auth = _auth(db, f.s.enterprise)

@@ -57,7 +57,7 @@ def test_only_one_live_bid_per_agency(scenario, db):
     s = scenario
     req = s.published()
     s.bid(req, 0, 9_000_000)
-    with pytest.raises(DomainError, match="already have a bid"):
+    with pytest.raises(DomainError, match="already submitted a bid"):
         s.bid(req, 0, 8_000_000)
 
 
@@ -237,3 +237,69 @@ def test_bid_form_shows_the_service_message(scenario, db, browser, login_as):
     resp = browser.post(f"/announcements/{req.id}/bid?lang=en", {"price": "200,000", "days": "10"})
     assert resp.status_code == 200
     assert "above the budget ceiling" in resp.get_data(as_text=True)
+
+
+def _bid_events(bid_id: int) -> list[str]:
+    import sqlalchemy as sa
+
+    from marketplace.audit.models import AuditEvent
+
+    return list(services.db.session.execute(
+        sa.select(AuditEvent.action).where(AuditEvent.object_type == "bids",
+                                           AuditEvent.object_id == str(bid_id))
+        .order_by(AuditEvent.seq)
+    ).scalars())
+
+
+def test_a_repeated_first_bid_in_the_form_is_refused_and_changes_nothing(scenario, db, browser, login_as):
+    """Two first submissions (no version: a double click, a second tab): the second is refused
+    with a clear message, never stored as a revision."""
+    s = scenario
+    req = s.published()
+    db.session.commit()
+    login_as(s.staff[0])
+    first = browser.post(f"/announcements/{req.id}/bid", {"price": "90,000", "days": "20", "version": ""})
+    assert first.status_code == 302
+    again = browser.post(f"/announcements/{req.id}/bid", {"price": "80,000", "days": "15", "version": ""},
+                         form_url=f"/announcements/{req.id}")
+    assert again.status_code == 200
+    assert "You have already submitted a bid on this request; reload the page to revise it." in (
+        again.get_data(as_text=True))
+    db.session.expire_all()
+    bid = services.live_bid(req.id, s.agencies[0].id)
+    assert (bid.price_fen, bid.days, bid.version) == (9_000_000, 20, 1)
+    assert _bid_events(bid.id) == ["bid.submitted"]
+    # the page reloaded shows the bid with its version: revising it works
+    page = browser.get(f"/announcements/{req.id}/bid").get_data(as_text=True)
+    assert 'name="version" type="hidden" value="1"' in page
+    revised = browser.post(f"/announcements/{req.id}/bid", {"price": "80,000", "days": "15", "version": "1"})
+    assert revised.status_code == 302
+    db.session.expire_all()
+    assert (bid.price_fen, bid.version) == (8_000_000, 2)
+    assert _bid_events(bid.id) == ["bid.submitted", "bid.revised"]
+
+
+def test_a_repeated_first_bid_in_the_chinese_form_is_refused_in_chinese(scenario, db, browser, login_as):
+    s = scenario
+    req = s.published()
+    db.session.commit()
+    login_as(s.staff[0])
+    browser.post(f"/announcements/{req.id}/bid?lang=zh_CN", {"price": "90,000", "days": "20"})
+    again = browser.post(f"/announcements/{req.id}/bid?lang=zh_CN", {"price": "80,000", "days": "15"},
+                         form_url=f"/announcements/{req.id}?lang=zh_CN")
+    assert "您已对该采购公告提交过报价，请刷新页面后修改原报价。" in again.get_data(as_text=True)
+    assert services.live_bid(req.id, s.agencies[0].id).version == 1
+
+
+def test_a_stale_revision_in_the_form_after_a_withdrawal_is_refused(scenario, db, browser, login_as):
+    s = scenario
+    req = s.published()
+    bid = s.bid(req, 0, 9_000_000)
+    services.withdraw_bid(bid, actor=s.staff[0], now=s.now + timedelta(minutes=30))
+    db.session.commit()
+    login_as(s.staff[0])
+    resp = browser.post(f"/announcements/{req.id}/bid", {"price": "80,000", "days": "15", "version": "1"},
+                        form_url=f"/announcements/{req.id}")
+    assert resp.status_code == 200
+    assert "Please reload" in resp.get_data(as_text=True)
+    assert services.live_bid(req.id, s.agencies[0].id) is None

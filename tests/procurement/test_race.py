@@ -173,6 +173,60 @@ def test_concurrent_bid_revisions_give_exactly_one_version(app, db, wide_pool):
     assert db.session.get(Bid, bid_id).version == 2
 
 
+@pytest.mark.postgres
+def test_two_concurrent_first_bids_give_one_bid_and_one_clear_refusal(app, db, wide_pool):
+    """A double click: two first submissions (no version) of one agency at the same moment."""
+    s = make_scenario(db)
+    req = s.published()
+    db.session.commit()
+    req_id, org_id, staff_id = req.id, s.agencies[0].id, s.staff[0].id
+    for round_no in range(5):
+        barrier = threading.Barrier(2)
+        outcomes, lock = [], threading.Lock()
+
+        def worker(n, barrier=barrier, outcomes=outcomes, lock=lock, round_no=round_no):
+            with app.app_context():
+                from marketplace.accounts.models import Organisation, User
+
+                try:
+                    found = _db.session.get(PurchaseRequest, req_id)
+                    org, actor = _db.session.get(Organisation, org_id), _db.session.get(User, staff_id)
+                    barrier.wait(timeout=30)
+                    services.place_bid(found, org=org, price_fen=5_000_000 + n, days=10, expected_version=None,
+                                       actor=actor, now=s.now + timedelta(minutes=round_no + 1))
+                    _db.session.commit()
+                    result = "ok"
+                except DomainError as exc:
+                    _db.session.rollback()
+                    result = str(exc.message)
+                except BaseException as exc:  # noqa: BLE001 - reported by the assertion
+                    _db.session.rollback()
+                    result = repr(exc)
+                finally:
+                    _db.session.remove()
+                with lock:
+                    outcomes.append(result)
+
+        threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert sorted(outcomes) == [
+            "You have already submitted a bid on this request; reload the page to revise it.", "ok"
+        ], (round_no, outcomes)
+        db.session.expire_all()
+        bids = db.session.execute(sa.select(Bid).where(Bid.request_id == req_id,
+                                                       Bid.status == BidStatus.SUBMITTED)).scalars().all()
+        assert len(bids) == 1 and bids[0].version == 1
+        revised = db.session.execute(sa.select(sa.func.count()).where(
+            AuditEvent.action == "bid.revised", AuditEvent.object_id == str(bids[0].id))).scalar()
+        assert revised == 0
+        services.withdraw_bid(bids[0], actor=db.session.get(type(s.staff[0]), staff_id),
+                              now=s.now + timedelta(minutes=round_no + 1, seconds=30))
+        db.session.commit()
+
+
 def test_second_award_is_refused_sequentially(db):
     """The same guards on SQLite: a second award or close of the same request is refused."""
     req_id, now = _prepared_request(db, closed=True)

@@ -161,6 +161,31 @@ def test_cancel_needs_a_public_reason(scenario, db, client):
     assert s.draft().status is RequestStatus.DRAFT
 
 
+@pytest.mark.parametrize("method", [SelectionMethod.LOWEST_PRICE, SelectionMethod.RANDOM_DRAW])
+def test_a_draft_cancelled_in_the_form_stays_private_and_frees_the_case(
+    scenario, db, client, browser, login_as, app, method
+):
+    """Cancelling a draft (never published) works and publishes nothing; it used to be HTTP 500."""
+    s = scenario
+    req = s.draft(selection_method=method)
+    db.session.commit()
+    login_as(s.owner)
+    resp = browser.post(f"/procurement/requests/{req.id}/cancel", {"cancel-reason": "项目选址调整"},
+                        form_url=f"/announcements/{req.id}", follow_redirects=True)
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "The draft is cancelled. It was never published" in html
+    assert "项目选址调整" in html
+    db.session.refresh(req)
+    assert req.status is RequestStatus.CANCELLED and req.published_at is None
+    anonymous = app.test_client()
+    assert anonymous.get(f"/announcements/{req.id}").status_code == 404
+    assert req.title not in anonymous.get("/announcements").get_data(as_text=True)
+    assert anonymous.get(f"/api/v1/announcements/{req.id}").status_code == 404
+    # the case and service item are free for a new request
+    assert s.draft().status is RequestStatus.DRAFT
+
+
 def test_exclusions_in_the_draft_are_public_after_publication(scenario, db, client, browser, login_as):
     s = scenario
     req = s.draft()
