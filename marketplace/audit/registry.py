@@ -4,7 +4,7 @@ An event type is ``<object>.<what happened>`` (``bid.submitted``). Each has a tr
 and a visibility policy:
 
 - ``public``: shown to everyone at once (the procurement process is public);
-- ``with_request``: an event of a purchase request, shown once the request left its draft;
+- ``with_request``: an event of a purchase request, shown once the request has been published;
 - ``after_bidding``: an event of a sealed bid, shown only once the bidding deadline of its
   request has passed, so neither the number nor the timing of bids leaks while bidding is open;
 - ``private``: accounts, sign-ins, API tokens, webhooks, provider internals: never public.
@@ -336,11 +336,10 @@ def _actions(visibility: Visibility) -> list[str]:
 def public_condition(now: datetime):
     """The SQL condition selecting the audit events the public may see at ``now``."""
     from marketplace.audit.models import AuditEvent
-    from marketplace.procurement.models import Bid, PurchaseRequest, RequestStatus
+    from marketplace.procurement.models import Bid, PurchaseRequest
 
-    published = sa.select(sa.cast(PurchaseRequest.id, sa.String)).where(
-        PurchaseRequest.status != RequestStatus.DRAFT
-    )
+    # Published at some point: a draft cancelled before publication stays its owner's business.
+    published = sa.select(sa.cast(PurchaseRequest.id, sa.String)).where(PurchaseRequest.is_public)
     closed_bids = (
         sa.select(sa.cast(Bid.id, sa.String))
         .join(PurchaseRequest, Bid.request_id == PurchaseRequest.id)

@@ -182,6 +182,13 @@ def test_a_draft_cancelled_in_the_form_stays_private_and_frees_the_case(
     assert anonymous.get(f"/announcements/{req.id}").status_code == 404
     assert req.title not in anonymous.get("/announcements").get_data(as_text=True)
     assert anonymous.get(f"/api/v1/announcements/{req.id}").status_code == 404
+    # nor does its trail: the public audit page and API show no event of the never-published draft
+    assert req.reference not in anonymous.get("/audit").get_data(as_text=True)
+    events = anonymous.get("/api/v1/audit/events").get_json()
+    assert all(
+        not (e.get("object_type") == "purchase_requests" and str(e.get("object_id")) == str(req.id))
+        for e in events["items"]
+    )
     # the case and service item are free for a new request
     assert s.draft().status is RequestStatus.DRAFT
 
