@@ -132,7 +132,6 @@ def _case_page_for_viewer(case) -> str | None:
 
 
 def _public_url(kind: RefType, obj) -> str | None:
-    from marketplace.procurement.models import PUBLIC_STATUSES as REQUEST_PUBLIC
     from marketplace.ratings.models import RatingStatus
     from marketplace.sanctions.models import PUBLIC_STATUSES as SANCTION_PUBLIC
 
@@ -141,14 +140,14 @@ def _public_url(kind: RefType, obj) -> str | None:
             return url_for("contracts.certificate", contract_no=obj.contract_no)
         return url_for("procurement.announcement", request_id=obj.request_id)
     if kind is RefType.APPROVAL_CASE:
-        public = [r for r in obj.requests if r.status in REQUEST_PUBLIC]
+        public = [r for r in obj.requests if r.is_public]
         if public:
             return url_for("procurement.announcement", request_id=public[-1].id)
         return _case_page_for_viewer(obj)
     if kind is RefType.PURCHASE_REQUEST:
         return (
             url_for("procurement.announcement", request_id=obj.id)
-            if obj.status in REQUEST_PUBLIC
+            if obj.is_public
             else None
         )
     if kind is RefType.SANCTION:

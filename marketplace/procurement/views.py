@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -554,9 +554,14 @@ def my_bids():
 
 @bp.app_template_filter("china_time")
 def china_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An aware UTC datetime shown in Beijing time."""
-    if value is None:
+    """An aware UTC datetime (or its ISO text, as stored in an outcome) shown in Beijing time."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(services.SHANGHAI).strftime(fmt)

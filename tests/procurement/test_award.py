@@ -1,6 +1,6 @@
 """The time-driven job, the objection period, final awards and passing the award on."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -255,6 +255,11 @@ def test_result_shows_the_published_deadline_and_links_the_objection_form(scenar
     outcome_line = html.split("报价截止时间")[1].split("</p>")[0]
     assert published in outcome_line and closed not in outcome_line
     assert "投诉电话" not in html
+    # the ranking's submission times are Beijing time like every other time on the page
+    assert " UTC<" not in html
+    first = req.outcome["ranking"][0]["final_submitted_at"]
+    beijing = datetime.fromisoformat(first).astimezone(services.SHANGHAI)
+    assert beijing.strftime("%Y-%m-%d %H:%M:%S") in html
     assert f'href="/announcements/{req.id}/objections/new" id="objection-form-link">在线质疑表单</a>' in html
 
 
