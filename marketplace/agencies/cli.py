@@ -25,14 +25,17 @@ def expiring(days: int) -> None:
 @agencies_cli.command("check-visibility")
 def check_visibility() -> None:
     """Compare the public lists' visibility projection with the live rule; exit 1 on a difference."""
-    from marketplace.agencies.visibility import differences
+    from marketplace.agencies.eligibility import today
+    from marketplace.agencies.visibility import differences, projection_day
 
     problems = differences()
     for line in problems:
         click.echo(line)
     if problems:
         raise SystemExit(1)
-    click.echo("the visibility projection agrees with the rule")
+    click.echo(f"the visibility projection agrees with the rule for {projection_day()}")
+    if projection_day() != today():
+        click.echo("it is not today's: the pages use the live rule until the agencies.visibility job runs")
 
 
 @agencies_cli.command("rebuild-visibility")

@@ -315,7 +315,8 @@ class ListingVisibility(db.Model):
 
 
 class AgencyVisibleCount(db.Model):
-    """How many listings of an agency the projection shows (no row: none)."""
+    """One row per agency: how many of its listings the projection shows, and its name, so that
+    the directory's order (most offers first, then name) is an index walk, deep pages too."""
 
     __tablename__ = "agency_visible_counts"
 
@@ -323,9 +324,16 @@ class AgencyVisibleCount(db.Model):
         sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     visible_count: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(sa.String(200))
 
     def __repr__(self) -> str:
         return f"<AgencyVisibleCount org={self.organisation_id} {self.visible_count}>"
+
+
+sa.Index(
+    "ix_agency_visible_counts_order",
+    AgencyVisibleCount.visible_count.desc(), AgencyVisibleCount.name, AgencyVisibleCount.organisation_id,
+)
 
 
 class ServiceItemOfferStat(db.Model):

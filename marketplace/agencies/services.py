@@ -32,13 +32,16 @@ from marketplace.agencies.models import (
     STANDARD_MAX,
     WEBSITE_MAX,
     AgencyProfile,
+    AgencyVisibleCount,
     FeeKind,
     IndependenceDeclaration,
     Listing,
     ListingStatus,
     ListingVersion,
+    ListingVisibility,
     Practitioner,
     Qualification,
+    ServiceItemOfferStat,
     ServiceRegion,
 )
 from marketplace.agencies.states import LISTING_MACHINE
@@ -976,7 +979,7 @@ class _OfferPagination(Pagination):
 
 
 def _projected_offers(item: ServiceItem, *, region: str | None, sort: str, page: int, per_page: int):
-    lv = visibility.ListingVisibility
+    lv = ListingVisibility
     where = [lv.service_item_id == item.id]
     if region:
         where.append(serves_region_sql(lv.organisation_id, region))
@@ -999,7 +1002,7 @@ def offer_stats(item_ids: list[int], *, on: date | None = None) -> dict[int, dic
     if not item_ids:
         return {}
     if visibility.use_projection(on):
-        stat = visibility.ServiceItemOfferStat
+        stat = ServiceItemOfferStat
         rows = db.session.execute(
             sa.select(stat.service_item_id, stat.offer_count, stat.min_fee_fen, stat.min_days)
             .where(stat.service_item_id.in_(item_ids))
@@ -1060,13 +1063,14 @@ def agency_directory_query(
     on = on or eligibility.today()
     projected = visibility.use_projection(on)
     if projected:
-        counts = visibility.AgencyVisibleCount
+        # Every agency has its row there, with its name: the order below is an index walk.
+        counts = AgencyVisibleCount
         stmt = (
             sa.select(Organisation)
-            .outerjoin(counts, counts.organisation_id == Organisation.id)
+            .join(counts, counts.organisation_id == Organisation.id)
             .where(Organisation.kind == OrgKind.AGENCY)
         )
-        visible_count = sa.func.coalesce(counts.visible_count, 0)
+        order = (counts.visible_count.desc(), counts.name, counts.organisation_id)
     else:
         visible_count = (
             sa.select(sa.func.count(Listing.id))
@@ -1074,6 +1078,7 @@ def agency_directory_query(
             .scalar_subquery()
         )
         stmt = sa.select(Organisation).where(Organisation.kind == OrgKind.AGENCY)
+        order = (visible_count.desc(), Organisation.name, Organisation.id)
     q = clean_query(q)
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -1083,7 +1088,7 @@ def agency_directory_query(
     category_id = category_id if is_db_id(category_id) else None
     service_item_id = service_item_id if is_db_id(service_item_id) else None
     if (category_id or service_item_id) and projected:
-        lv = visibility.ListingVisibility
+        lv = ListingVisibility
         offered = sa.select(lv.listing_id).where(lv.organisation_id == Organisation.id)
         if category_id:
             offered = offered.where(lv.category_id == category_id)
@@ -1101,7 +1106,7 @@ def agency_directory_query(
         if service_item_id:
             offered = offered.where(Listing.service_item_id == service_item_id)
         stmt = stmt.where(offered.exists())
-    return stmt.order_by(visible_count.desc(), Organisation.name, Organisation.id)
+    return stmt.order_by(*order)
 
 
 def agency_cards(orgs: list[Organisation], *, on: date | None = None) -> list[AgencyCard]:
@@ -1135,7 +1140,7 @@ def agency_cards(orgs: list[Organisation], *, on: date | None = None) -> list[Ag
         quals.setdefault(org_id, []).append((name, level))
     offers: dict[int, list[tuple[int, str]]] = {}
     if visibility.use_projection(on):
-        lv = visibility.ListingVisibility
+        lv = ListingVisibility
         offered = (
             sa.select(lv.organisation_id, ServiceItem.id, ServiceItem.name)
             .join(ServiceItem, ServiceItem.id == lv.service_item_id)

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.models import Organisation, OrgKind
 from marketplace.agencies import eligibility
 from marketplace.agencies.models import (
     AgencyVisibleCount,
@@ -149,11 +150,16 @@ def _visible_rows(on: date, scope=None) -> sa.Select:
 
 
 def _fill_counts(session: Session, org_filter=None) -> None:
-    stmt = sa.select(ListingVisibility.organisation_id, sa.func.count()).group_by(ListingVisibility.organisation_id)
+    """One row per agency (its visible listings may be none), with its name for the order."""
+    visible = (
+        sa.select(sa.func.count()).where(ListingVisibility.organisation_id == Organisation.id)
+        .correlate(Organisation).scalar_subquery()
+    )
+    stmt = sa.select(Organisation.id, visible, Organisation.name).where(Organisation.kind == OrgKind.AGENCY)
     if org_filter is not None:
         session.execute(sa.delete(AgencyVisibleCount).where(org_filter(AgencyVisibleCount.organisation_id)))
-        stmt = stmt.where(org_filter(ListingVisibility.organisation_id))
-    session.execute(sa.insert(AgencyVisibleCount).from_select(["organisation_id", "visible_count"], stmt))
+        stmt = stmt.where(org_filter(Organisation.id))
+    session.execute(sa.insert(AgencyVisibleCount).from_select(["organisation_id", "visible_count", "name"], stmt))
 
 
 def _fill_stats(session: Session, item_filter=None) -> None:
@@ -237,6 +243,7 @@ _WATCHED_ATTRS = {
     Qualification: ("organisation_id", "qualification_type_id", "valid_from", "valid_to"),
     ServiceItem: ("is_active", "statutory_days", "fee_basis", "qualification_rule",
                   "qualification_types", "category_id"),
+    Organisation: ("name", "kind"),  # the directory's order and who is in it
 }
 
 
@@ -275,6 +282,8 @@ def _note(pending: _Pending, obj, *, old: bool = False) -> None:
         pending.listings.add(obj.listing_id)
     elif isinstance(obj, ServiceItem):
         pending.items.add(obj.id)
+    elif isinstance(obj, Organisation):
+        pending.count_orgs.add(obj.id)
     else:  # a qualification or a sanction case: the whole agency
         pending.orgs.add(obj.organisation_id)
         if old:
@@ -311,6 +320,7 @@ def _statement_keys() -> dict[str, tuple]:
         Qualification.__tablename__: ((Qualification.organisation_id,), lambda p, row: p.orgs.add(row[0])),
         sanction.__tablename__: ((sanction.organisation_id,), lambda p, row: p.orgs.add(row[0])),
         ServiceItem.__tablename__: ((ServiceItem.id,), lambda p, row: p.items.add(row[0])),
+        Organisation.__tablename__: ((Organisation.id,), lambda p, row: p.count_orgs.add(row[0])),
         service_item_qualifications.name: (
             (service_item_qualifications.c.service_item_id,), lambda p, row: p.items.add(row[0])
         ),
@@ -417,15 +427,21 @@ def differences(on: date | None = None) -> list[str]:
     for row in sorted(stored - live):
         problems.append(f"listing {row[0]} is in the projection but not visible (or differs)")
     lv = ListingVisibility
-    counts = dict(db.session.execute(
+    visible = dict(db.session.execute(
         sa.select(lv.organisation_id, sa.func.count()).group_by(lv.organisation_id)
     ).all())
-    stored_counts = dict(db.session.execute(
-        sa.select(AgencyVisibleCount.organisation_id, AgencyVisibleCount.visible_count)
-    ).all())
+    counts = {
+        org_id: (visible.get(org_id, 0), name)
+        for org_id, name in db.session.execute(
+            sa.select(Organisation.id, Organisation.name).where(Organisation.kind == OrgKind.AGENCY)
+        ).all()
+    }
+    stored_counts = {r[0]: (r[1], r[2]) for r in db.session.execute(
+        sa.select(AgencyVisibleCount.organisation_id, AgencyVisibleCount.visible_count, AgencyVisibleCount.name)
+    ).all()}
     if counts != stored_counts:
         wrong = sorted(k for k in counts.keys() | stored_counts.keys() if counts.get(k) != stored_counts.get(k))
-        problems.append(f"visible counts differ for agencies {wrong[:20]}")
+        problems.append(f"the directory's counts differ for agencies {wrong[:20]}")
     stats = {r[0]: tuple(r[1:]) for r in db.session.execute(
         sa.select(lv.service_item_id, sa.func.count(), sa.func.min(lv.fee_min_fen),
                   sa.func.min(lv.time_limit_days)).group_by(lv.service_item_id)

@@ -55,11 +55,14 @@ def upgrade():
         'agency_visible_counts',
         sa.Column('organisation_id', sa.Integer(), autoincrement=False, nullable=False),
         sa.Column('visible_count', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=200), nullable=False),
         sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'],
                                 name=op.f('fk_agency_visible_counts_organisation_id_organisations'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('organisation_id', name=op.f('pk_agency_visible_counts')),
     )
+    op.create_index('ix_agency_visible_counts_order', 'agency_visible_counts',
+                    [sa.text('visible_count DESC'), 'name', 'organisation_id'])
     op.create_table(
         'service_item_offer_stats',
         sa.Column('service_item_id', sa.Integer(), autoincrement=False, nullable=False),
@@ -75,6 +78,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('service_item_offer_stats')
+    op.drop_index('ix_agency_visible_counts_order', table_name='agency_visible_counts')
     op.drop_table('agency_visible_counts')
     op.drop_index('ix_listing_visibility_org_category', table_name='listing_visibility')
     op.drop_index('ix_listing_visibility_org_item', table_name='listing_visibility')

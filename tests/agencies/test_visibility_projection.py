@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from marketplace.agencies import eligibility, services, visibility
 from marketplace.agencies.models import FeeKind, Listing, ListingStatus, ListingVersion
-from marketplace.catalog.models import FeeBasis, QualificationRule
+from marketplace.catalog.models import FeeBasis, QualificationRule, ServiceItem
 from marketplace.core.db import utcnow
+from marketplace.extensions import db
 from marketplace.sanctions.models import SanctionCase, SanctionKind, SanctionStatus
 from tests.factories import (
     AgencyFactory,
@@ -34,7 +35,7 @@ ACTOR = "test"
 
 def live_visible(on) -> dict[int, Listing]:
     rows = sa.select(Listing).where(eligibility.listing_visible_sql(on))
-    return {listing.id: listing for listing in visibility.db.session.execute(rows).scalars()}
+    return {listing.id: listing for listing in db.session.execute(rows).scalars()}
 
 
 def fee_order(listing: Listing) -> tuple:
@@ -44,7 +45,6 @@ def fee_order(listing: Listing) -> tuple:
 
 def check_pages(client, market) -> None:
     """The pages show what the live rule says, and the projection is what answered."""
-    db = visibility.db
     db.session.expire_all()
     on = eligibility.today()
     assert visibility.differences() == []
@@ -186,9 +186,15 @@ def test_every_kind_of_change_keeps_the_public_lists_exact(db, client, monkeypat
     market.item.qualification_types = [market.qtype]
     db.session.commit()
     db.session.execute(
-        sa.update(visibility.ServiceItem).where(visibility.ServiceItem.id == market.free_item.id)
+        sa.update(ServiceItem).where(ServiceItem.id == market.free_item.id)
         .values(is_active=False).execution_options(synchronize_session=False)
     )
+    db.session.commit()
+    check_pages(client, market)
+
+    # An agency renamed (the directory sorts by name after the count), a new one registered.
+    a.name = "投影测试子公司"
+    market.orgs.append(AgencyFactory(name="投影测试新公司"))
     db.session.commit()
     check_pages(client, market)
 
