@@ -327,30 +327,40 @@ def _statement_keys() -> dict[str, tuple]:
     }
 
 
-def _on_orm_execute(state) -> None:
-    """Note the rows an UPDATE or DELETE statement is about to change; a bulk INSERT: everything."""
+def _on_orm_execute(state):
+    """Note the rows an UPDATE or DELETE statement changes; a bulk INSERT: everything."""
     if not (state.is_update or state.is_delete or state.is_insert):
-        return
+        return None
     table = getattr(state.statement, "table", None)
     watched = _statement_keys().get(getattr(table, "name", None))
     if watched is None:
-        return
+        return None
     session = state.session
     if state.is_insert:
         _pending(session).everything = True
-        return
+        return None
     columns, note = watched
     where = state.statement.whereclause
     if where is None:
         _pending(session).everything = True
-        return
+        return None
     params = state.parameters if isinstance(state.parameters, dict) else None
-    rows = session.execute(sa.select(*columns).where(where), params).all()
+    select = sa.select(*columns).where(where)
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the rows read, so that they are among the rows the statement changes.
+        select = select.with_for_update()
+    rows = session.execute(select, params).all()
     pending = _pending(session)
     for row in rows:
         note(pending, row)
     pending.count_orgs.discard(None)
     pending.stat_items.discard(None)
+    result = state.invoke_statement()
+    if getattr(result, "rowcount", -1) > len(rows):
+        # A row came to match between the read and the statement (another writer committed):
+        # which one is unknown, so everything is recomputed.
+        _pending(session).everything = True
+    return result
 
 
 def _before_commit(session: Session) -> None:
