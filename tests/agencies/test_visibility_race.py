@@ -9,6 +9,7 @@ import pytest
 
 from marketplace.agencies import eligibility, services, visibility
 from marketplace.agencies.models import Listing, ListingStatus, Qualification
+from marketplace.audit.services import record_event
 from marketplace.core.errors import ConcurrentUpdate, InvalidTransition
 from marketplace.extensions import db as _db
 from tests.factories import (
@@ -34,6 +35,8 @@ def _market():
         quals.append(QualificationFactory(organisation_id=org.id, qualification_type=qtype))
         for item in items:
             listings.append(ListingFactory(organisation=org, service_item=item, status=ListingStatus.PUBLISHED))
+    # The audit chain's head exists before the race (its first creation is not what is tested).
+    record_event("test.setup", orgs[0], actor=ACTOR, payload={})
     _db.session.commit()
     return [o.id for o in orgs], [x.id for x in listings], [q.id for q in quals], items[0].id
 
