@@ -172,6 +172,9 @@ def register_search_providers(app) -> None:
     register_credit(app)
     register_sanctions(app)
     install()
+    from marketplace.agencies.visibility import install as install_visibility
+
+    install_visibility()
 
 
 def register_cli(app) -> None:

@@ -1,4 +1,4 @@
-"""``flask agencies ...``: look at qualifications about to lapse."""
+"""``flask agencies ...``: qualifications about to lapse; the public lists' visibility projection."""
 
 from __future__ import annotations
 
@@ -20,3 +20,30 @@ def expiring(days: int) -> None:
         org = get_agency(q.organisation_id)
         click.echo(f"{q.valid_to.isoformat()}  {org.name}  {q.qualification_type.name}  {q.certificate_no}")
     click.echo(f"{len(rows)} certificate(s) end within {days} day(s)")
+
+
+@agencies_cli.command("check-visibility")
+def check_visibility() -> None:
+    """Compare the public lists' visibility projection with the live rule; exit 1 on a difference."""
+    from marketplace.agencies.eligibility import today
+    from marketplace.agencies.visibility import differences, projection_day
+
+    problems = differences()
+    for line in problems:
+        click.echo(line)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"the visibility projection agrees with the rule for {projection_day()}")
+    if projection_day() != today():
+        click.echo("it is not today's: the pages use the live rule until the agencies.visibility job runs")
+
+
+@agencies_cli.command("rebuild-visibility")
+def rebuild_visibility() -> None:
+    """Rebuild the public lists' visibility projection for today (in China)."""
+    from marketplace.agencies.visibility import rebuild
+    from marketplace.extensions import db
+
+    count = rebuild()
+    db.session.commit()
+    click.echo(f"{count} visible listing(s)")

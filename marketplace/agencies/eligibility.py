@@ -162,11 +162,10 @@ def listing_visible_sql(on: date):
 
 
 def is_listing_visible(listing: Listing, on: date | None = None) -> bool:
-    """Whether one listing is shown on public pages on ``on`` (default: today)."""
-    on = on or today()
-    return (
-        db.session.execute(
-            sa.select(Listing.id).where(Listing.id == listing.id, listing_visible_sql(on))
-        ).first()
-        is not None
-    )
+    """Whether one listing is shown on public pages on ``on`` (default: today).
+
+    Answered from the visibility projection when it holds ``on`` (see ``agencies.visibility``).
+    """
+    from marketplace.agencies.visibility import is_visible
+
+    return is_visible(getattr(listing, "id", listing), on or today())

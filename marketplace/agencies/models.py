@@ -260,3 +260,93 @@ class ListingVersion(db.Model):
 
     def __repr__(self) -> str:
         return f"<ListingVersion listing={self.listing_id} v{self.version} {self.fee_kind}>"
+
+
+# --- the visibility projection (see ``marketplace.agencies.visibility``) ----------------------
+
+
+class VisibilityState(db.Model):
+    """The day the visibility projection holds (one row; none until it was first built)."""
+
+    __tablename__ = "listing_visibility_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    def __repr__(self) -> str:
+        return f"<VisibilityState as_of={self.as_of}>"
+
+
+class ListingVisibility(db.Model):
+    """A listing shown on public pages on ``VisibilityState.as_of``, with what the lists sort by.
+
+    Filled from ``eligibility.listing_visible_sql`` (the one definition of the rule) and kept
+    exact in the transaction of every change the rule reads; never edited by hand.
+    """
+
+    __tablename__ = "listing_visibility"
+
+    listing_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("agency_listings.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id", ondelete="CASCADE"))
+    service_item_id: Mapped[int] = mapped_column(sa.ForeignKey("service_items.id", ondelete="CASCADE"))
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("service_categories.id", ondelete="CASCADE"))
+    # 1 for a discount on the government standard (no stated amount): it sorts after amounts.
+    no_amount: Mapped[int] = mapped_column(sa.SmallInteger)
+    fee_min_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    fee_max_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    time_limit_days: Mapped[int] = mapped_column()
+
+    __table_args__ = (
+        # The offers page, cheapest first (its default order), and the items' statistics.
+        sa.Index("ix_listing_visibility_item_fee", "service_item_id", "no_amount", "fee_min_fen",
+                 "time_limit_days", "listing_id"),
+        # The directory's category / service item filters and the agencies' offers.
+        sa.Index("ix_listing_visibility_org_item", "organisation_id", "service_item_id"),
+        sa.Index("ix_listing_visibility_org_category", "organisation_id", "category_id"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<ListingVisibility listing={self.listing_id} org={self.organisation_id}>"
+
+
+class AgencyVisibleCount(db.Model):
+    """One row per agency: how many of its listings the projection shows, and its name, so that
+    the directory's order (most offers first, then name) is an index walk, deep pages too."""
+
+    __tablename__ = "agency_visible_counts"
+
+    organisation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    visible_count: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(sa.String(200))
+
+    def __repr__(self) -> str:
+        return f"<AgencyVisibleCount org={self.organisation_id} {self.visible_count}>"
+
+
+sa.Index(
+    "ix_agency_visible_counts_order",
+    AgencyVisibleCount.visible_count.desc(), AgencyVisibleCount.name, AgencyVisibleCount.organisation_id,
+)
+
+
+class ServiceItemOfferStat(db.Model):
+    """For one service item: the visible offers, the lowest stated fee and the shortest time."""
+
+    __tablename__ = "service_item_offer_stats"
+
+    service_item_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_items.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    offer_count: Mapped[int] = mapped_column()
+    min_fee_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    min_days: Mapped[int | None] = mapped_column()
+
+    def __repr__(self) -> str:
+        return f"<ServiceItemOfferStat item={self.service_item_id} {self.offer_count}>"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import Organisation, OrgKind
-from marketplace.agencies import eligibility
+from marketplace.agencies import eligibility, visibility
 from marketplace.agencies.models import (
     AgencyProfile,
     IndependenceDeclaration,
@@ -136,7 +136,7 @@ class ListingSearchProvider:
         if not ids:
             return set()
         return set(db.session.execute(
-            sa.select(Listing.id).where(Listing.id.in_(ids), eligibility.listing_visible_sql(eligibility.today()))
+            sa.select(Listing.id).where(Listing.id.in_(ids), visibility.visible_sql(eligibility.today()))
         ).scalars())
 
 

@@ -12,10 +12,11 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import contains_eager, joinedload
 
 from marketplace.accounts.models import Organisation, OrgKind, Role
-from marketplace.agencies import eligibility
+from marketplace.agencies import eligibility, visibility
 from marketplace.agencies.models import (
     CERTIFICATE_MAX,
     CHANGE_NOTE_MAX,
@@ -31,13 +32,16 @@ from marketplace.agencies.models import (
     STANDARD_MAX,
     WEBSITE_MAX,
     AgencyProfile,
+    AgencyVisibleCount,
     FeeKind,
     IndependenceDeclaration,
     Listing,
     ListingStatus,
     ListingVersion,
+    ListingVisibility,
     Practitioner,
     Qualification,
+    ServiceItemOfferStat,
     ServiceRegion,
 )
 from marketplace.agencies.states import LISTING_MACHINE
@@ -925,6 +929,9 @@ def public_offers(
     Sorted by fee (a discount on the government standard sorts after stated amounts) or time.
     """
     on = on or eligibility.today()
+    sort = sort if sort in OFFER_SORTS else "fee"
+    if visibility.use_projection(on):
+        return _projected_offers(item, region=region, sort=sort, page=page, per_page=per_page)
     stmt = (
         sa.select(Listing)
         .join(ListingVersion, _version_join())
@@ -940,9 +947,53 @@ def public_offers(
         "fee_desc": (no_amount, ListingVersion.fee_max_fen.desc(), ListingVersion.time_limit_days),
         "time": (ListingVersion.time_limit_days, no_amount, ListingVersion.fee_min_fen),
         "time_desc": (ListingVersion.time_limit_days.desc(), no_amount, ListingVersion.fee_min_fen),
-    }[sort if sort in OFFER_SORTS else "fee"]
+    }[sort]
     stmt = stmt.order_by(*order, Listing.id)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+class _OfferPagination(Pagination):
+    """A page of offers found in the projection alone, then loaded by id (a deep page costs
+    an index walk, not a join per skipped row)."""
+
+    def _query_items(self) -> list:
+        ids = list(db.session.execute(
+            self._query_args["ids"].limit(self.per_page).offset(self._query_offset)
+        ).scalars())
+        if not ids:
+            return []
+        found = {
+            listing.id: listing
+            for listing in db.session.execute(
+                sa.select(Listing)
+                .join(ListingVersion, _version_join())
+                .join(Organisation, Organisation.id == Listing.organisation_id)
+                .options(contains_eager(Listing.current), contains_eager(Listing.organisation))
+                .where(Listing.id.in_(ids))
+            ).unique().scalars()
+        }
+        return [found[i] for i in ids if i in found]
+
+    def _query_count(self) -> int:
+        return db.session.execute(self._query_args["count_stmt"]).scalar() or 0
+
+
+def _projected_offers(item: ServiceItem, *, region: str | None, sort: str, page: int, per_page: int):
+    lv = ListingVisibility
+    where = [lv.service_item_id == item.id]
+    if region:
+        where.append(serves_region_sql(lv.organisation_id, region))
+    order = {
+        "fee": (lv.no_amount, lv.fee_min_fen, lv.time_limit_days),
+        "fee_desc": (lv.no_amount, lv.fee_max_fen.desc(), lv.time_limit_days),
+        "time": (lv.time_limit_days, lv.no_amount, lv.fee_min_fen),
+        "time_desc": (lv.time_limit_days.desc(), lv.no_amount, lv.fee_min_fen),
+    }[sort]
+    return _OfferPagination(
+        page=page, per_page=per_page, error_out=False,
+        ids=sa.select(lv.listing_id).where(*where).order_by(*order, lv.listing_id),
+        count_stmt=sa.select(sa.func.count()).select_from(lv).where(*where),
+    )
 
 
 def offer_stats(item_ids: list[int], *, on: date | None = None) -> dict[int, dict]:
@@ -950,17 +1001,24 @@ def offer_stats(item_ids: list[int], *, on: date | None = None) -> dict[int, dic
     on = on or eligibility.today()
     if not item_ids:
         return {}
-    rows = db.session.execute(
-        sa.select(
-            Listing.service_item_id,
-            sa.func.count(Listing.id),
-            sa.func.min(ListingVersion.fee_min_fen),
-            sa.func.min(ListingVersion.time_limit_days),
-        )
-        .join(ListingVersion, _version_join())
-        .where(Listing.service_item_id.in_(item_ids), eligibility.listing_visible_sql(on))
-        .group_by(Listing.service_item_id)
-    ).all()
+    if visibility.use_projection(on):
+        stat = ServiceItemOfferStat
+        rows = db.session.execute(
+            sa.select(stat.service_item_id, stat.offer_count, stat.min_fee_fen, stat.min_days)
+            .where(stat.service_item_id.in_(item_ids))
+        ).all()
+    else:
+        rows = db.session.execute(
+            sa.select(
+                Listing.service_item_id,
+                sa.func.count(Listing.id),
+                sa.func.min(ListingVersion.fee_min_fen),
+                sa.func.min(ListingVersion.time_limit_days),
+            )
+            .join(ListingVersion, _version_join())
+            .where(Listing.service_item_id.in_(item_ids), eligibility.listing_visible_sql(on))
+            .group_by(Listing.service_item_id)
+        ).all()
     return {r[0]: {"count": r[1], "min_fee_fen": r[2], "min_days": r[3]} for r in rows}
 
 
@@ -1003,12 +1061,24 @@ def agency_directory_query(
 ) -> sa.Select:
     """The query behind :func:`agency_directory` (the page and the API share it)."""
     on = on or eligibility.today()
-    visible_count = (
-        sa.select(sa.func.count(Listing.id))
-        .where(Listing.organisation_id == Organisation.id, eligibility.listing_visible_sql(on))
-        .scalar_subquery()
-    )
-    stmt = sa.select(Organisation).where(Organisation.kind == OrgKind.AGENCY)
+    projected = visibility.use_projection(on)
+    if projected:
+        # Every agency has its row there, with its name: the order below is an index walk.
+        counts = AgencyVisibleCount
+        stmt = (
+            sa.select(Organisation)
+            .join(counts, counts.organisation_id == Organisation.id)
+            .where(Organisation.kind == OrgKind.AGENCY)
+        )
+        order = (counts.visible_count.desc(), counts.name, counts.organisation_id)
+    else:
+        visible_count = (
+            sa.select(sa.func.count(Listing.id))
+            .where(Listing.organisation_id == Organisation.id, eligibility.listing_visible_sql(on))
+            .scalar_subquery()
+        )
+        stmt = sa.select(Organisation).where(Organisation.kind == OrgKind.AGENCY)
+        order = (visible_count.desc(), Organisation.name, Organisation.id)
     q = clean_query(q)
     if q:
         escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -1017,7 +1087,15 @@ def agency_directory_query(
         stmt = stmt.where(serves_region_sql(Organisation.id, region))
     category_id = category_id if is_db_id(category_id) else None
     service_item_id = service_item_id if is_db_id(service_item_id) else None
-    if category_id or service_item_id:
+    if (category_id or service_item_id) and projected:
+        lv = ListingVisibility
+        offered = sa.select(lv.listing_id).where(lv.organisation_id == Organisation.id)
+        if category_id:
+            offered = offered.where(lv.category_id == category_id)
+        if service_item_id:
+            offered = offered.where(lv.service_item_id == service_item_id)
+        stmt = stmt.where(offered.exists())
+    elif category_id or service_item_id:
         offered = (
             sa.select(Listing.id)
             .join(ServiceItem, ServiceItem.id == Listing.service_item_id)
@@ -1028,7 +1106,7 @@ def agency_directory_query(
         if service_item_id:
             offered = offered.where(Listing.service_item_id == service_item_id)
         stmt = stmt.where(offered.exists())
-    return stmt.order_by(visible_count.desc(), Organisation.name, Organisation.id)
+    return stmt.order_by(*order)
 
 
 def agency_cards(orgs: list[Organisation], *, on: date | None = None) -> list[AgencyCard]:
@@ -1061,12 +1139,20 @@ def agency_cards(orgs: list[Organisation], *, on: date | None = None) -> list[Ag
     ).all():
         quals.setdefault(org_id, []).append((name, level))
     offers: dict[int, list[tuple[int, str]]] = {}
-    for org_id, item_id, name in db.session.execute(
-        sa.select(Listing.organisation_id, ServiceItem.id, ServiceItem.name)
-        .join(ServiceItem, ServiceItem.id == Listing.service_item_id)
-        .where(Listing.organisation_id.in_(ids), eligibility.listing_visible_sql(on))
-        .order_by(ServiceItem.code)
-    ).all():
+    if visibility.use_projection(on):
+        lv = ListingVisibility
+        offered = (
+            sa.select(lv.organisation_id, ServiceItem.id, ServiceItem.name)
+            .join(ServiceItem, ServiceItem.id == lv.service_item_id)
+            .where(lv.organisation_id.in_(ids))
+        )
+    else:
+        offered = (
+            sa.select(Listing.organisation_id, ServiceItem.id, ServiceItem.name)
+            .join(ServiceItem, ServiceItem.id == Listing.service_item_id)
+            .where(Listing.organisation_id.in_(ids), eligibility.listing_visible_sql(on))
+        )
+    for org_id, item_id, name in db.session.execute(offered.order_by(ServiceItem.code)).all():
         offers.setdefault(org_id, []).append((item_id, name))
     return [
         AgencyCard(
@@ -1089,7 +1175,7 @@ def visible_listings(org_id: int, *, on: date | None = None) -> list[Listing]:
             .join(ListingVersion, _version_join())
             .join(ServiceItem, ServiceItem.id == Listing.service_item_id)
             .options(contains_eager(Listing.current), contains_eager(Listing.service_item))
-            .where(Listing.organisation_id == org_id, eligibility.listing_visible_sql(on))
+            .where(Listing.organisation_id == org_id, visibility.visible_sql(on))
             .order_by(ServiceItem.code)
         ).scalars()
     )
@@ -1105,21 +1191,24 @@ def public_listings_query(*, service_item_id: int | None = None, on: date | None
         .join(Organisation, Organisation.id == Listing.organisation_id)
         .options(contains_eager(Listing.current), contains_eager(Listing.service_item),
                  contains_eager(Listing.organisation))
-        .where(eligibility.listing_visible_sql(on))
+        .where(visibility.visible_sql(on))
     )
     if service_item_id is not None:
         stmt = stmt.where(Listing.service_item_id == service_item_id)
     return stmt
 
 
-def can_view_listing(user, listing: Listing, *, on: date | None = None) -> bool:
-    """Visible listings are public; others only to the owner's staff, regulators and admins."""
+def can_view_listing(user, listing: Listing, *, on: date | None = None, visible: bool | None = None) -> bool:
+    """Visible listings are public; others only to the owner's staff, regulators and admins.
+
+    ``visible``: whether the listing is shown on ``on``, when the caller already knows.
+    """
     if getattr(user, "is_authenticated", False) and (
         user.role in (Role.REGULATOR, Role.ADMIN)
         or (user.role is Role.AGENCY_STAFF and user.organisation_id == listing.organisation_id)
     ):
         return True
-    return eligibility.is_listing_visible(listing, on)
+    return eligibility.is_listing_visible(listing, on) if visible is None else visible
 
 
 def storage_usage(org_id: int) -> tuple[int, int]:

@@ -89,13 +89,13 @@ def _at_arg() -> date | None:
 @bp.route("/listings/<int(max=2147483647):listing_id>")
 def listing(listing_id: int):
     item = services.get_listing(listing_id)
-    on = eligibility.today()
-    if not services.can_view_listing(current_user, item, on=on):
+    visible = eligibility.is_listing_visible(item, eligibility.today())
+    if not services.can_view_listing(current_user, item, visible=visible):
         abort(404)
     at = _at_arg()
     return render_template(
         "agencies/listing.html", listing=item, history=services.listing_history(item.id),
-        visible=eligibility.is_listing_visible(item, on), at=at,
+        visible=visible, at=at,
         at_version=services.commitment_at(item, at) if at else None,
     )
 

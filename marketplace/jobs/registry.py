@@ -18,6 +18,7 @@ class Job:
 def all_jobs() -> list[Job]:
     """Every job, in the order they run."""
     from marketplace.accounts.throttle import prune_login_attempts
+    from marketplace.agencies.visibility import refresh_for_today
     from marketplace.audit.jobs import checkpoint_audit_chain
     from marketplace.complaints.jobs import run_complaint_deadlines
     from marketplace.contracts.jobs import run_contract_deadlines
@@ -32,6 +33,8 @@ def all_jobs() -> list[Job]:
     from marketplace.webhooks.services import deliver_due
 
     return [
+        Job("agencies.visibility", refresh_for_today,
+            "rebuild the public lists' visibility for the new day (after midnight in China)"),
         Job("audit.checkpoint", checkpoint_audit_chain, "sign the audit chain head when due"),
         Job("complaints.deadlines", run_complaint_deadlines,
             "escalate unanswered objections, close lapsed ones, flag overdue complaints"),

@@ -65,3 +65,13 @@ def qualified(db, staff, qtype):
     """Make ``staff``'s agency ready to publish: a declaration and a valid certificate."""
     IndependenceDeclarationFactory(organisation_id=staff.organisation_id)
     return QualificationFactory(organisation_id=staff.organisation_id, qualification_type=qtype)
+
+
+@pytest.fixture(autouse=True)
+def _visibility_projection(db):
+    """The public lists read the visibility projection (built for today, kept by the session
+    hooks) in every agency test, so the existing visibility tests hold the fast path too."""
+    from marketplace.agencies.visibility import rebuild
+
+    rebuild()
+    db.session.commit()

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from marketplace.agencies import eligibility
 from marketplace.agencies.models import FeeKind, ListingStatus
+from marketplace.agencies.visibility import rebuild as rebuild_visibility
 from marketplace.catalog.models import QualificationRule
 from tests.factories import (
     AgencyFactory,
@@ -86,6 +87,9 @@ def test_a_sanction_hides_listings_through_the_hook(db, client, monkeypatch):
         return org_id == org.id
 
     monkeypatch.setattr(eligibility, "sanctioned_sql", sanctioned)
+    # The rule itself changed (no data did): the public lists' projection is filled from it anew.
+    rebuild_visibility()
+    db.session.commit()
     assert eligibility.agency_is_sanctioned(org.id)
     assert org.name not in client.get(f"/services/{item.id}").get_data(as_text=True)
 
