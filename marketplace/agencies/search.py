@@ -83,6 +83,10 @@ class AgencySearchProvider:
                 yield doc
 
 
+# Listings read per statement when indexing or checking visibility.
+BATCH = 500
+
+
 class ListingSearchProvider:
     """Published listings with their commitments in force; hidden ones drop out at once."""
 
@@ -123,21 +127,35 @@ class ListingSearchProvider:
         return db.session.execute(sa.select(Listing.id)).scalars().all()
 
     def iter_documents(self) -> Iterator[SearchDocument]:
-        visible = self.is_visible_now(self.all_ids())
-        listings = db.session.execute(self._query().where(Listing.id.in_(visible))).scalars().all()
-        grades = _grades({listing.organisation_id for listing in listings})
-        for listing in listings:
-            if listing.current is not None:
-                yield self._document(listing, True, grades.get(listing.organisation_id))
+        # In batches by id: a province has 100,000 listings, more than one statement may bind
+        # (PostgreSQL takes at most 65,535 parameters) and more than memory should hold at once.
+        today, last = eligibility.today(), 0
+        while True:
+            ids = db.session.execute(
+                sa.select(Listing.id).where(Listing.id > last, visibility.visible_sql(today))
+                .order_by(Listing.id).limit(BATCH)
+            ).scalars().all()
+            if not ids:
+                return
+            last = ids[-1]
+            listings = db.session.execute(
+                self._query().where(Listing.id.in_(ids)).order_by(Listing.id)
+            ).scalars().all()
+            grades = _grades({listing.organisation_id for listing in listings})
+            for listing in listings:
+                if listing.current is not None:
+                    yield self._document(listing, True, grades.get(listing.organisation_id))
 
     def is_visible_now(self, ids: Iterable[int]) -> set[int]:
         """Listings among ``ids`` shown today (a certificate may have expired since indexing)."""
-        ids = list(ids)
-        if not ids:
-            return set()
-        return set(db.session.execute(
-            sa.select(Listing.id).where(Listing.id.in_(ids), visibility.visible_sql(eligibility.today()))
-        ).scalars())
+        ids, visible, today = list(ids), set(), eligibility.today()
+        for start in range(0, len(ids), BATCH):
+            visible.update(db.session.execute(
+                sa.select(Listing.id).where(
+                    Listing.id.in_(ids[start:start + BATCH]), visibility.visible_sql(today)
+                )
+            ).scalars())
+        return visible
 
 
 def _org_keys(org_id: int) -> list[tuple[str, int]]:

@@ -47,3 +47,42 @@ def test_rollback_queues_nothing(db, real_providers):
     AgencyFactory(name="不会提交的机构")
     db.session.rollback()
     assert queue_length() == before
+
+
+def test_rebuilding_reads_listings_in_batches_and_finds_every_visible_one(db, real_providers, monkeypatch):
+    """A province has more listings than one PostgreSQL statement may bind (65,535 parameters):
+    the rebuild must never put every listing id into one statement."""
+    import sqlalchemy as sa
+
+    from marketplace.agencies import search as listing_search
+    from marketplace.search.indexing import reindex_all
+
+    monkeypatch.setattr(listing_search, "BATCH", 2)
+    item = ServiceItemFactory(name="水土保持方案编制", statutory_days=None)
+    listings = [
+        ListingFactory(organisation=AgencyFactory(name=f"第{n}水保咨询有限公司"), service_item=item,
+                       status=ListingStatus.PUBLISHED)
+        for n in range(5)
+    ]
+    hidden = ListingFactory(organisation=AgencyFactory(name="草稿机构"), service_item=item)
+    db.session.commit()
+
+    import re
+
+    in_list = re.compile(r"id IN \(((?:\?|%\(\w+\)s)(?:, (?:\?|%\(\w+\)s))*)\)")
+    widest = [0]
+
+    def count_parameters(conn, cursor, statement, parameters, context, executemany):
+        for values in in_list.findall(statement):
+            widest.append(values.count(",") + 1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count_parameters)
+    try:
+        counts = reindex_all(["listing"])
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count_parameters)
+    assert counts["listing"] == 5
+    found = _hits("水土保持方案编制")
+    assert {("listing", listing.id) for listing in listings} <= found
+    assert ("listing", hidden.id) not in found
+    assert max(widest) <= 2  # no list of ids longer than a batch: never every listing at once
