@@ -4,26 +4,53 @@ OCDS tools (ocdskit, Kingfisher, the Data Review Tool) rely on."""
 from __future__ import annotations
 
 import copy
+import csv
+import functools
 import gzip
 import json
 import re
+from pathlib import Path
 
 import pytest
 
-# OCDS 1.1 codelists (closed ones, and the open partyRole as published).
-RELEASE_TAGS = {
-    "planning", "planningUpdate", "tender", "tenderAmendment", "tenderUpdate", "tenderCancellation",
-    "award", "awardUpdate", "awardCancellation", "contract", "contractUpdate", "contractAmendment",
-    "implementation", "implementationUpdate", "contractTermination",
-}
-TENDER_STATUS = {"planning", "planned", "active", "cancelled", "unsuccessful", "complete", "withdrawn"}
-AWARD_STATUS = {"pending", "active", "cancelled", "unsuccessful"}
-CONTRACT_STATUS = {"pending", "active", "cancelled", "terminated"}
-PARTY_ROLES = {"buyer", "procuringEntity", "supplier", "tenderer", "funder", "enquirer", "payer", "payee",
-               "reviewBody", "interestedParty"}
-METHODS = {"open", "selective", "limited", "direct"}
-CATEGORIES = {"goods", "works", "services"}
-MILESTONE_STATUS = {"scheduled", "met", "notMet", "partiallyMet"}
+# The official OCDS 1.1.5 schema and codelists, vendored from open-contracting/standard (Apache-2.0,
+# see schema/LICENSE): every release the tests fetch is validated against them.
+SCHEMA_DIR = Path(__file__).parent / "schema"
+
+
+def _codes(name: str) -> set[str]:
+    with (SCHEMA_DIR / "codelists" / f"{name}.csv").open(encoding="utf-8", newline="") as fh:
+        return {row["Code"] for row in csv.DictReader(fh)}
+
+
+RELEASE_TAGS = _codes("releaseTag")
+TENDER_STATUS = _codes("tenderStatus")
+AWARD_STATUS = _codes("awardStatus")
+CONTRACT_STATUS = _codes("contractStatus")
+PARTY_ROLES = _codes("partyRole")
+METHODS = _codes("method")
+CATEGORIES = _codes("procurementCategory")
+MILESTONE_STATUS = _codes("milestoneStatus")
+
+
+@functools.cache
+def release_validator():
+    """A Draft 4 validator of the official release schema."""
+    import jsonschema_rs
+
+    schema = json.loads((SCHEMA_DIR / "release-schema.json").read_text(encoding="utf-8"))
+    return jsonschema_rs.Draft4Validator(schema)
+
+
+def schema_errors(release: dict) -> list[str]:
+    """What the official schema finds wrong with ``release`` (at most five messages)."""
+    errors = [
+        f"{'/'.join(map(str, e.instance_path))}: {e.message}"
+        for e in release_validator().iter_errors(release)
+    ]
+    return errors[:5]
+
+
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 DATE_KEYS = {"date", "startDate", "endDate", "dateSigned", "dateMet", "dueDate", "publishedDate",
              "datePublished", "dateModified", "maxExtentDate"}
@@ -83,7 +110,8 @@ def check_package(pkg: dict) -> None:
 
 
 def check_release(release: dict, prefix: str, *, compiled: bool = False) -> None:
-    """What OCDS tools rely on in one release (or a compiled release)."""
+    """What OCDS tools rely on in one release (or a compiled release), and the official schema."""
+    assert not schema_errors(release), (release.get("id"), schema_errors(release))
     for key in ("ocid", "id", "date", "tag", "initiationType"):
         assert key in release, key
     assert release["ocid"].startswith(prefix)
