@@ -74,7 +74,7 @@ def _number_of(kind: RefType, obj) -> str:
 
 
 def _by_id(model, text: str):
-    if not text.isdigit() or len(text) > 10 or not is_db_id(int(text)):
+    if not (text.isascii() and text.isdigit()) or len(text) > 10 or not is_db_id(int(text)):
         return None
     return db.session.get(model, int(text))
 

@@ -123,6 +123,8 @@ def test_the_blacklist_shows_the_contract_number_with_a_link_however_it_was_type
             "No Contract has the number or id “ZJHT-2099-999999-1”.",
         ),
         ("approval_case", "987654", "No Approval case has the number or id “987654”."),
+        # digits for str.isdigit() that int() refuses
+        ("contract", "²³", "No Contract has the number or id “²³”."),
     ],
 )
 def test_an_unknown_number_is_refused_and_nothing_is_recorded(
