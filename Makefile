@@ -50,8 +50,10 @@ run: db ## Start the app with demo data (SQLite) on http://127.0.0.1:5000, or PO
 test: setup ## Run the whole test suite (SQLite; TEST_DATABASE_URL for PostgreSQL)
 	$(MAKE) --no-print-directory test-only
 
-test-only: ## Run the suite without the set-up step
-	APP_ENV=testing $(BIN)/pytest $(PYTEST_ARGS)
+# One worker per CPU (pytest-xdist), a test file per worker at a time; WORKERS=0 runs in one process.
+WORKERS ?= auto
+test-only: ## Run the suite without the set-up step (WORKERS=0 for one process)
+	APP_ENV=testing $(BIN)/pytest $(if $(filter 0,$(WORKERS)),-p no:xdist,-n $(WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 lint: venv ## Ruff
 	$(BIN)/ruff check .

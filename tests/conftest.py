@@ -101,8 +101,14 @@ def app(tmp_path_factory):
         UPLOAD_FOLDER = str(instance / "uploads")
         PLATFORM_KEY_PATH = str(instance / "platform_ed25519.pem")
 
+    worker_db = None
     if TestingConfig.SQLALCHEMY_DATABASE_URI.startswith("sqlite"):
         Config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{instance / 'test.sqlite'}"
+    elif os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist each worker has a database of its own beside the given one.
+        worker_db = _create_worker_database(TestingConfig.SQLALCHEMY_DATABASE_URI,
+                                            os.environ["PYTEST_XDIST_WORKER"])
+        Config.SQLALCHEMY_DATABASE_URI = worker_db.render_as_string(hide_password=False)
     app = create_app(Config)
     app.test_client_class = IsolatedClient
     with app.app_context():
@@ -127,6 +133,33 @@ def app(tmp_path_factory):
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()
+    if worker_db is not None:
+        _drop_database(worker_db)
+
+
+def _admin_engine(url: sa.URL) -> sa.Engine:
+    return sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+def _create_worker_database(base: str, worker: str) -> sa.URL:
+    """``<given database>_<worker>`` (e.g. ``zj_ci_test_gw1``), created empty for this run."""
+    url = sa.make_url(base)
+    if not re.fullmatch(r"gw\d+", worker):
+        raise RuntimeError(f"unexpected pytest-xdist worker id {worker!r}")
+    name = f"{url.database}_{worker}"
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0'))
+    engine.dispose()
+    return url.set(database=name)
+
+
+def _drop_database(url: sa.URL) -> None:
+    engine = _admin_engine(url)
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    engine.dispose()
 
 
 def _clear_tables() -> None:
