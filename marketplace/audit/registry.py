@@ -515,7 +515,7 @@ def subject_label(object_type: str, object_id: str) -> str:
     if spec is None:
         return _("Record")
     label = str(spec.label)
-    if spec.model is None or not str(object_id).isdigit():
+    if spec.model is None or not (str(object_id).isascii() and str(object_id).isdigit()):
         return label
     obj = _get(spec.model, int(object_id))
     if obj is None:

@@ -291,7 +291,7 @@ def admin_edit_contract_template(item_id: int):
                 item, payment_terms=form.payment_terms.data or "",
                 acceptance_terms=form.acceptance_terms.data or "",
                 special_terms=form.special_terms.data or "", actor=current_user._get_current_object(),
-                expected_version=int(form.version.data) if (form.version.data or "").isdigit() else None,
+                expected_version=int(v) if (v := form.version.data or "").isascii() and v.isdigit() else None,
             )
         except DomainError as exc:
             fail(form, exc)

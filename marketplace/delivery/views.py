@@ -49,7 +49,7 @@ def _load(contract_id: int):
 
 def _version(form) -> int | None:
     value = (form.version.data or "").strip()
-    return int(value) if value.isdigit() and len(value) < 10 else -1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else -1
 
 
 def _back(contract_id: int):

@@ -18,7 +18,7 @@ def _id_or_none(value):
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if not text.isdigit() or len(text) > 10:
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
         return _Invalid(text)
     return int(text)
 

@@ -305,7 +305,7 @@ class StripeProvider:
 def _signed_at(signature: str) -> int:
     """The ``t=`` timestamp of a ``Stripe-Signature`` header (the latest, if several)."""
     stamps = [int(v) for k, _, v in (item.strip().partition("=") for item in signature.split(","))
-              if k == "t" and v.isdigit()]
+              if k == "t" and v.isascii() and v.isdigit()]
     return max(stamps, default=0)
 
 

@@ -231,7 +231,7 @@ def _checked_scores(role: RatingRole, scores: dict) -> dict[str, int]:
     cleaned = {}
     for dim in role.dimensions:
         value = scores.get(dim)
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
             value = int(value.strip())
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
             raise DomainError(_l("Give every score as a whole number from 1 to 5."), field=dim)
