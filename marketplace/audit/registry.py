@@ -391,6 +391,9 @@ class Subject:
     label: object
     model: str | None = None
     number: object = None  # callable(obj) -> str
+    # Relationships ``number`` reads ("contract", "delivery.contract"): loaded for a whole page of
+    # events in one statement each, so naming 50 events does not cost 50 lookups.
+    preload: tuple[str, ...] = ()
 
 
 SUBJECTS: dict[str, Subject] = {
@@ -406,6 +409,7 @@ SUBJECTS: dict[str, Subject] = {
         _l("Service listing"),
         "marketplace.agencies.models:Listing",
         lambda o: f"{o.organisation.name} · {o.service_item.name}",
+        ("organisation", "service_item"),
     ),
     "approval_items": Subject(
         _l("Approval item"),
@@ -435,6 +439,7 @@ SUBJECTS: dict[str, Subject] = {
         _l("Bid"),
         "marketplace.procurement.models:Bid",
         lambda o: _("on %(ref)s", ref=o.request.reference),
+        ("request",),
     ),
     "contracts": Subject(
         _l("Contract"), "marketplace.contracts.models:Contract", lambda o: o.contract_no
@@ -443,30 +448,37 @@ SUBJECTS: dict[str, Subject] = {
         _l("Contract template"),
         "marketplace.contracts.models:ContractTemplate",
         lambda o: o.service_item.name,
+        ("service_item",),
     ),
     "contract_terminations": Subject(
         _l("Contract termination"),
         "marketplace.contracts.models:ContractTermination",
         lambda o: o.contract.contract_no,
+        ("contract",),
     ),
     "deliveries": Subject(
         _l("Service result"),
         "marketplace.delivery.models:Delivery",
         lambda o: o.contract.contract_no,
+        ("contract",),
     ),
     "delivery_extensions": Subject(
         _l("Due-date extension"),
         "marketplace.delivery.models:DeliveryExtension",
         lambda o: o.delivery.contract.contract_no,
+        ("delivery.contract",),
     ),
     "payments": Subject(
-        _l("Payment"), "marketplace.payments.models:Payment", lambda o: _contract_no(o.contract_id)
+        _l("Payment"), "marketplace.payments.models:Payment", lambda o: _contract_no(o.contract_id),
+        ("contract",),
     ),
     "rating_windows": Subject(
-        _l("Ratings"), "marketplace.ratings.models:RatingWindow", lambda o: o.contract.contract_no
+        _l("Ratings"), "marketplace.ratings.models:RatingWindow", lambda o: o.contract.contract_no,
+        ("contract",),
     ),
     "ratings": Subject(
-        _l("Rating"), "marketplace.ratings.models:Rating", lambda o: o.contract.contract_no
+        _l("Rating"), "marketplace.ratings.models:Rating", lambda o: o.contract.contract_no,
+        ("contract",),
     ),
     "credit_inputs": Subject(
         _l("Credit record"),
@@ -497,6 +509,7 @@ SUBJECTS: dict[str, Subject] = {
         _l("Inspection"),
         "marketplace.inspections.models:Inspection",
         lambda o: _get("marketplace.inspections.models:InspectionPlan", o.plan_id).reference,
+        ("plan",),
     ),
     "sanction_cases": Subject(
         _l("Sanction case"), "marketplace.sanctions.models:SanctionCase", lambda o: o.reference
@@ -505,6 +518,7 @@ SUBJECTS: dict[str, Subject] = {
         _l("Credit repair request"),
         "marketplace.sanctions.models:RepairRequest",
         lambda o: o.case.reference,
+        ("case",),
     ),
 }
 
@@ -554,8 +568,45 @@ class PublicEvent:
     hash: str
 
 
+def _relationship_loader(model, path: str):
+    """``selectinload(Model.a).selectinload(A.b)`` for ``"a.b"``."""
+    from sqlalchemy.orm import selectinload
+
+    loader, current = None, model
+    for name in path.split("."):
+        attr = sa.inspect(current).relationships[name]
+        loader = selectinload(getattr(current, name)) if loader is None else loader.selectinload(
+            getattr(current, name))
+        current = attr.mapper.class_
+    return loader
+
+
+def preload_subjects(events) -> list:
+    """Load the objects ``events`` name, one statement per kind of object (and per relationship
+    its number reads); ``subject_label`` then finds them in the session without a lookup each.
+    The caller keeps the returned list while it names the events (the session holds objects weakly)."""
+    from marketplace.extensions import db
+
+    loaded: list = []
+    wanted: dict[str, set[int]] = {}
+    for ev in events:
+        spec = SUBJECTS.get(ev.object_type)
+        text = str(ev.object_id)
+        if spec is not None and spec.model is not None and text.isascii() and text.isdigit() and len(text) < 19:
+            wanted.setdefault(ev.object_type, set()).add(int(text))
+    for object_type, ids in wanted.items():
+        spec = SUBJECTS[object_type]
+        model = _model(spec.model)
+        stmt = sa.select(model).where(model.id.in_(sorted(ids)))
+        stmt = stmt.options(*(_relationship_loader(model, path) for path in spec.preload))
+        loaded.extend(db.session.execute(stmt).scalars().all())
+    return loaded
+
+
 def describe(events) -> list[PublicEvent]:
     """The public view of ``events``: translated labels and subjects, no payload, no actor."""
+    events = list(events)
+    loaded = preload_subjects(events)  # noqa: F841 - kept alive while the events are named
     return [
         PublicEvent(
             seq=ev.seq,

@@ -120,3 +120,39 @@ def test_the_audit_page_names_subjects_by_their_public_number(client, db, englis
     assert "Organisation created" in html and "Organisation 云南绿源环境科技咨询有限公司" in html
     assert "organisations" not in html and f"#{org.id}<" not in html
     assert "User account created" not in html and "users" not in html  # accounts are private
+
+
+def _statements_on_the_audit_page(client, db) -> int:
+    import sqlalchemy as sa
+
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    db.session.expire_all()
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/audit/").status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_audit_page_names_a_page_of_events_in_a_constant_number_of_statements(client, db, english):
+    """Naming each event's subject (a listing: its agency and service) is loaded per page, not per event."""
+    from marketplace.audit.services import record_event
+    from tests.factories import AgencyFactory, ListingFactory, ServiceItemFactory
+
+    def add(n):
+        for _ in range(n):
+            listing = ListingFactory(organisation=AgencyFactory(), service_item=ServiceItemFactory())
+            record_event("listing.created", listing)
+        db.session.commit()
+
+    add(5)
+    few = _statements_on_the_audit_page(client, db)
+    add(45)
+    html = client.get("/audit/").get_data(as_text=True)
+    assert html.count("Service listing created") >= 50
+    assert _statements_on_the_audit_page(client, db) == few
