@@ -23,20 +23,30 @@ from marketplace.extensions import db, limiter
 
 log = logging.getLogger(__name__)
 
+# A store found down is not asked again for this long: each sign-in would otherwise wait for
+# the connection timeout (0.5 s) while Redis is away. Its attempts are counted in the database.
+RETRY_DOWN_AFTER = 5.0
+_down_until: dict[str, float] = {}
 
-def shared_store_available() -> bool:
+
+def shared_store_available(*, clock=time.monotonic) -> bool:
     """Whether Flask-Limiter's store is one all workers share and it answers now."""
     uri = current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
     if uri.startswith("memory://"):
         return False
-    try:
-        return bool(limiter.storage.check())
-    except Exception:  # noqa: BLE001 - any failure of the store means "not available"
-        log.warning(
-            "rate-limit store %s does not answer; counting sign-ins in the database",
-            uri.split("@")[-1],
-        )
+    if clock() < _down_until.get(uri, 0.0):
         return False
+    try:
+        up = bool(limiter.storage.check())
+    except Exception:  # noqa: BLE001 - any failure of the store means "not available"
+        up = False
+    if not up:
+        _down_until[uri] = clock() + RETRY_DOWN_AFTER
+        log.warning(
+            "rate-limit store %s does not answer; counting sign-ins in the database for %.0f s",
+            uri.split("@")[-1], RETRY_DOWN_AFTER,
+        )
+    return up
 
 
 def _upsert(key: str, window_start: int):

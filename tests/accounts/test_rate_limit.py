@@ -235,3 +235,27 @@ def test_the_job_deletes_the_counts_of_ended_windows(tmp_path):
         app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
         assert run_once(now=now, only="accounts.login_attempts") == {"accounts.login_attempts": 1}
         assert _database_hits(app) == 1
+
+
+def test_a_store_found_down_is_not_asked_again_on_every_sign_in(tmp_path, monkeypatch):
+    """While Redis is away each sign-in would wait for its connection timeout: the verdict is kept."""
+    from marketplace.accounts import throttle
+    from marketplace.extensions import limiter
+
+    app = _app(tmp_path, "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(throttle, "_down_until", {})
+    asked = []
+
+    def down():
+        asked.append(1)
+        raise ConnectionError("refused")
+
+    now = [1000.0]
+    with app.app_context():
+        monkeypatch.setattr(limiter.storage, "check", down)
+        assert [throttle.shared_store_available(clock=lambda: now[0]) for _ in range(5)] == [False] * 5
+        assert len(asked) == 1
+        now[0] += throttle.RETRY_DOWN_AFTER + 0.1
+        monkeypatch.setattr(limiter.storage, "check", lambda: asked.append(1) or True)
+        assert throttle.shared_store_available(clock=lambda: now[0]) is True
+        assert len(asked) == 2
