@@ -24,8 +24,14 @@ CSP = {
 }
 
 
-def select_locale() -> str:
-    """Locale: ?lang= for one request, then the session, the user, then zh_CN."""
+def select_locale():
+    """Locale: ?lang= for one request, then the session, the user, then zh_CN (parsed once per process)."""
+    from marketplace.core.i18n import parsed_locale
+
+    return parsed_locale(_locale_code())
+
+
+def _locale_code() -> str:
     from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
@@ -61,6 +67,9 @@ def init_extensions(app) -> None:
         app, locale_selector=select_locale,
         default_translation_directories=str(app.root_path + "/translations"),
     )
+    from marketplace.core import i18n
+
+    i18n.install(app)
     limiter.init_app(app)
     talisman.init_app(
         app,
