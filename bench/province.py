@@ -226,7 +226,6 @@ def generate(scale: float = 1.0, *, seed: int = 20261207, progress=print) -> Cou
         Qualification,
         ServiceRegion,
     )
-    from marketplace.catalog.demo import load_catalog_demo
     from marketplace.catalog.models import FeeBasis, QualificationRule
     from marketplace.contracts.models import Contract, ContractStatus
     from marketplace.core.passwords import hash_password
@@ -243,6 +242,7 @@ def generate(scale: float = 1.0, *, seed: int = 20261207, progress=print) -> Cou
         SanctionLevel,
     )
     from marketplace.credit.services import ledger_aggregates
+    from marketplace.demo.catalog import load_catalog_demo
     from marketplace.extensions import db
     from marketplace.procurement.models import (
         ApprovalCase,

@@ -195,11 +195,11 @@ def register_cli(app) -> None:
     from marketplace.contracts.cli import contracts_cli
     from marketplace.credit.cli import credit_cli
     from marketplace.delivery.cli import delivery_cli
+    from marketplace.demo.cli import seed_cli
     from marketplace.jobs.cli import jobs_cli
     from marketplace.procurement.cli import procurement_cli
     from marketplace.sanctions.cli import sanctions_cli
     from marketplace.search.cli import search_cli
-    from marketplace.seed import seed_cli
     from marketplace.workdays.cli import calendar_cli
 
     for group in (accounts_cli, audit_cli, jobs_cli, seed_cli, calendar_cli, search_cli,

@@ -84,7 +84,7 @@ def test_a_public_fact_signs_a_checkpoint_in_its_own_transaction(db):
 
 
 def test_seed_demo_ends_with_a_checkpoint_covering_every_event(app, db):
-    from marketplace.seed import load_demo
+    from marketplace.demo import load_demo
 
     load_demo("demo-Passw0rd")
     db.session.commit()

@@ -309,7 +309,7 @@ def test_non_admins_cannot_open_catalogue_management(app, db):
 def test_demo_data_has_a_realistic_catalogue_and_published_listings(app, db, client):
     from marketplace.agencies import eligibility
     from marketplace.agencies.models import Listing
-    from marketplace.seed import load_demo
+    from marketplace.demo import load_demo
 
     load_demo("demo-Passw0rd")
     db.session.commit()

@@ -17,7 +17,7 @@ def _english_messages(english):
 
 
 def test_demo_contracts_cover_the_service_stages(db, browser):
-    from marketplace.seed import load_demo
+    from marketplace.demo import load_demo
 
     load_demo("demo-Passw0rd")
     db.session.commit()

@@ -1,6 +1,6 @@
 """``flask seed demo``: the accounts get the password the README documents."""
 
-from marketplace import seed
+from marketplace.demo import cli as seed
 
 
 def _run(app, monkeypatch, *args, env=None):

@@ -24,7 +24,7 @@ PREFIX = "ocds-zjm000-"
 
 @pytest.fixture
 def demo(db):
-    from marketplace.seed import load_demo
+    from marketplace.demo import load_demo
 
     load_demo("demo-Passw0rd")
     db.session.commit()

@@ -145,7 +145,7 @@ def test_query_count_does_not_grow_with_the_market(app, client, login_as, regula
 
 
 def test_demo_data_matches_direct_counts(app, client, login_as, db):
-    from marketplace.seed import load_demo
+    from marketplace.demo import load_demo
 
     load_demo("demo-Passw0rd")
     db.session.commit()

@@ -1,12 +1,12 @@
 """The demo data: cases and requests in every interesting state, built through the services."""
 
+from marketplace.demo.procurement import load_procurement_demo
 from marketplace.procurement import services
-from marketplace.procurement.demo import load_procurement_demo
 from marketplace.procurement.models import PurchaseRequest, RequestStatus
 
 
 def test_demo_loads_every_state(db, client):
-    from marketplace.seed import load_demo
+    from marketplace.demo import load_demo
 
     load_demo("demo-Passw0rd", with_market=False)
     ids = load_procurement_demo()

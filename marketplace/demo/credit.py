@@ -1,9 +1,9 @@
 """Demonstration credit data and sanctions (``flask seed demo`` calls ``load_credit_demo``).
 
-Needs the demo accounts and agencies of ``marketplace.seed.load_demo``. Adds a second regulator
-(same password as the other demo accounts) so that the two-person rule can be tried, ratings
-and penalties for the demo agencies, one decided warning and one blacklisting of an extra
-agency. Dates are relative to today so that the demo stays current.
+Needs the demo accounts and agencies of the earlier stages of ``marketplace.demo.load_demo``.
+Adds a second regulator (same password as the other demo accounts) so that the two-person rule
+can be tried, ratings and penalties for the demo agencies, one decided warning and one
+blacklisting of an extra agency. Dates are relative to today so that the demo stays current.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import random
 from datetime import timedelta
 
 import sqlalchemy as sa
+
+from marketplace.demo.accounts import DEMO_ACCOUNTS
 
 SECOND_REGULATOR_EMAIL = "regulator2@demo.zhongjie.test"
 
@@ -34,7 +36,6 @@ def _demo_case(case_number: str, project: str, item_code: str):
     from marketplace.catalog.models import ServiceItem
     from marketplace.extensions import db
     from marketplace.procurement.models import ApprovalCase
-    from marketplace.seed import DEMO_ACCOUNTS
     from tests.factories.procurement import ApprovalCaseFactory
 
     found = db.session.execute(sa.select(ApprovalCase).where(ApprovalCase.case_number == case_number)).scalar_one_or_none()

@@ -1,7 +1,7 @@
 """Demonstration approval cases and purchase requests in every interesting state.
 
-``load_procurement_demo()`` runs after the accounts, catalogue and agency demo data (the lead
-calls it from ``marketplace.seed``). It goes through the same services as the web pages, on a
+``load_procurement_demo()`` runs after the accounts, catalogue and agency demo data
+(``marketplace.demo.load_demo`` calls it). It goes through the same services as the web pages, on a
 clock set two weeks back for the rounds that are already decided, so every record (bids,
 sealing, draw, award, objection period) is real. Deterministic except for the draw seeds.
 """
@@ -12,6 +12,8 @@ import random
 from datetime import timedelta
 
 import sqlalchemy as sa
+
+from marketplace.demo.accounts import DEMO_ACCOUNTS
 
 # name, legal representative, registered region, listings (item code, min yuan, max yuan, days)
 BIDDERS = [
@@ -97,7 +99,6 @@ def load_procurement_demo() -> dict[str, int]:
     from marketplace.extensions import db
     from marketplace.procurement import services
     from marketplace.procurement.models import SelectionMethod
-    from marketplace.seed import DEMO_ACCOUNTS
 
     emails = {role: email for role, email, _name, _org in DEMO_ACCOUNTS}
     owner = _find(User, email=emails["enterprise_staff"])

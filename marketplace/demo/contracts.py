@@ -9,6 +9,9 @@ signatures. Through the same services as the web pages:
   agency's confirmation; the agency proposes a later due date;
 - pipe (random draw): signed, then terminated by agreement before any result;
 - clinic (direct selection): left awaiting signatures.
+
+Signing, delivery, payment, rating and termination stay in this one stage: each contract's story
+runs to its end before the next one starts, and that order is the order of the audit chain.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import io
 
 import sqlalchemy as sa
 from werkzeug.datastructures import FileStorage
+
+from marketplace.demo.accounts import DEMO_ACCOUNTS
 
 # A one-page PDF standing in for the result document.
 RESULT_PDF = (
@@ -41,7 +46,6 @@ def load_contracts_demo(password: str, request_ids: dict[str, int]) -> dict[str,
     from marketplace.extensions import db
     from marketplace.payments import services as payments
     from marketplace.ratings import services as ratings
-    from marketplace.seed import DEMO_ACCOUNTS
     from marketplace.workdays.services import add_working_days
 
     emails = {role: email for role, email, _name, _org in DEMO_ACCOUNTS}
