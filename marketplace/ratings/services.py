@@ -346,7 +346,8 @@ def reveal_window(window: RatingWindow, *, now: datetime, actor=SYSTEM) -> bool:
         _reveal_rating(rating, now=now)
     if ratings:
         contract = window.contract
-        for org in {contract.buyer, contract.agency}:
+        # Buyer then agency (one notice each, also if they were one organisation): a set's order varied by run.
+        for org in dict.fromkeys((contract.buyer, contract.agency)):
             notify_organisation(org, "ratings.revealed", params={"no": contract.contract_no},
                                 link=_link(contract.id), dedupe_key=f"ratings-revealed:{contract.id}")
     return True
