@@ -21,11 +21,8 @@ from marketplace.extensions import db
 from marketplace.procurement.models import PurchaseRequest
 
 SYSTEM = "system"
-
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
 MAX_ID = 2**31 - 1
-
 
 
 def china_date(moment: datetime) -> date:
@@ -33,17 +30,14 @@ def china_date(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-
 def china_end_of_day(day: date) -> datetime:
     """23:59:59 on ``day`` in China, as aware UTC."""
     return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI).astimezone(UTC)
 
 
-
 def china_local_to_utc(naive: datetime) -> datetime:
     """A wall-clock time typed in China (no zone) as aware UTC."""
     return naive.replace(tzinfo=SHANGHAI).astimezone(UTC)
-
 
 
 def record_text(message) -> str:
@@ -52,25 +46,20 @@ def record_text(message) -> str:
         return str(message)
 
 
-
 def _config(key: str) -> int:
     return int(current_app.config[key])
-
 
 
 def _is_official(actor) -> bool:
     return isinstance(actor, User) and actor.role in (Role.ADMIN, Role.REGULATOR)
 
 
-
 def _norm_person(name: str) -> str:
     return "".join(unicodedata.normalize("NFKC", name or "").split()).casefold()
 
 
-
 def _norm_code(value) -> str:
     return "".join(unicodedata.normalize("NFKC", str(value or "")).split()).upper()
-
 
 
 def _lock_request(req: PurchaseRequest, *conditions, message) -> None:
@@ -94,7 +83,6 @@ def _lock_request(req: PurchaseRequest, *conditions, message) -> None:
         raise DomainError(message)
 
 
-
 def get_by_id(model, obj_id) -> object:
     """A row by id, or NotFound (ids out of the integer range are not found, never an error)."""
     try:
@@ -107,10 +95,8 @@ def get_by_id(model, obj_id) -> object:
     return obj
 
 
-
 def _check_owner(req_or_case_org_id: int, actor) -> None:
     # Duck-typed: a signed-in user or an API token acting for its organisation (never SYSTEM).
     if not (getattr(actor, "role", None) is Role.ENTERPRISE_STAFF
             and actor.organisation_id == req_or_case_org_id):
         raise PermissionDenied(_l("Only the enterprise that owns this request can do this."))
-

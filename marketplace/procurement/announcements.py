@@ -28,7 +28,6 @@ def _region_prefix(code: str) -> str:
     return code
 
 
-
 @dataclass(frozen=True)
 class AnnouncementFilters:
     """The public list's filters (already cleaned)."""
@@ -39,11 +38,9 @@ class AnnouncementFilters:
     status: RequestStatus | None = None
 
 
-
 def public_requests(filters: AnnouncementFilters, *, page: int = 1, per_page: int = 20):
     """Published announcements (never drafts), newest first, filtered."""
     return db.paginate(public_requests_query(filters), page=page, per_page=per_page, error_out=False)
-
 
 
 def public_requests_query(filters: AnnouncementFilters) -> sa.Select:
@@ -65,7 +62,6 @@ def public_requests_query(filters: AnnouncementFilters) -> sa.Select:
     return stmt
 
 
-
 def announcement_filter_items() -> list[ServiceItem]:
     """Service items that have at least one public announcement."""
     return list(db.session.execute(
@@ -75,14 +71,12 @@ def announcement_filter_items() -> list[ServiceItem]:
     ).scalars())
 
 
-
 def announcement_regions() -> list[str]:
     """Region codes that have public announcements."""
     return list(db.session.execute(
         sa.select(PurchaseRequest.region_code).where(PurchaseRequest.is_public)
         .distinct().order_by(PurchaseRequest.region_code)
     ).scalars())
-
 
 
 def get_request_for(user, request_id) -> PurchaseRequest:
@@ -97,7 +91,6 @@ def get_request_for(user, request_id) -> PurchaseRequest:
     return req
 
 
-
 def result_is_public(req: PurchaseRequest) -> bool:
     """Whether the ranking and revealed prices are public: after the award or the failure."""
     return req.has_winner or req.status is RequestStatus.FAILED or (
@@ -105,11 +98,9 @@ def result_is_public(req: PurchaseRequest) -> bool:
     )
 
 
-
 def result_visible_to(req: PurchaseRequest, user) -> bool:
     """The owner also sees the ranking while deciding on abnormally low prices."""
     return result_is_public(req) or (req.status is RequestStatus.BIDDING_CLOSED and req.is_owned_by(user))
-
 
 
 def revealed_bids(req: PurchaseRequest) -> dict[int, Bid]:
@@ -117,7 +108,6 @@ def revealed_bids(req: PurchaseRequest) -> dict[int, Bid]:
     if req.status in (RequestStatus.DRAFT, RequestStatus.PUBLISHED) or req.closed_at is None:
         return {}
     return {b.id: b for b in _bids_of(req)}
-
 
 
 def award_history(req: PurchaseRequest) -> list[dict]:
@@ -141,7 +131,6 @@ def award_history(req: PurchaseRequest) -> list[dict]:
                 entry[f"{key}_name"] = names.get(payload[key], f"#{payload[key]}")
         history.append(entry)
     return history
-
 
 
 def public_result(req: PurchaseRequest) -> dict:
@@ -185,4 +174,3 @@ def public_result(req: PurchaseRequest) -> dict:
                         for e in outcome.get("ranking", [])],
         }
     return data
-

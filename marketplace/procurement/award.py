@@ -93,7 +93,6 @@ def decide_abnormal_bid(req: PurchaseRequest, bid: Bid, *, confirm: bool, reason
     return req
 
 
-
 def _set_winner(req: PurchaseRequest, bid: Bid, now: datetime) -> None:
     req.awarded_org_id = bid.agency_id
     req.awarded_price_fen = bid.price_fen
@@ -101,7 +100,6 @@ def _set_winner(req: PurchaseRequest, bid: Bid, now: datetime) -> None:
     req.awarded_at = now
     req.objection_deadline = objection_deadline_for(now)
     req.award_finalised_at = None
-
 
 
 def award_request(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | None = None) -> PurchaseRequest:
@@ -148,7 +146,6 @@ def award_request(req: PurchaseRequest, *, actor=SYSTEM, now: datetime | None = 
     return req
 
 
-
 def winning_bid(req: PurchaseRequest) -> Bid | None:
     """The bid that holds the award (after the award only)."""
     if not req.has_winner:
@@ -158,13 +155,11 @@ def winning_bid(req: PurchaseRequest) -> Bid | None:
     ).scalar_one_or_none()
 
 
-
 def _may_pass_award(req: PurchaseRequest, actor) -> bool:
     # Only the system (jobs, signals) acts for no organisation; an API token acts for its own.
     if not hasattr(actor, "organisation_id") or _is_official(actor):
         return True
     return actor.organisation_id in (req.enterprise_id, req.awarded_org_id)
-
 
 
 def pass_award_to_next(req: PurchaseRequest, reason: str, actor, *, now: datetime | None = None) -> Bid | None:
@@ -221,7 +216,6 @@ def pass_award_to_next(req: PurchaseRequest, reason: str, actor, *, now: datetim
     return bid
 
 
-
 def decline_award(bid: Bid, reason: str, *, actor: User, now: datetime | None = None) -> Bid | None:
     """The winning agency refuses the award; it passes to the next in the ranking.
 
@@ -235,11 +229,9 @@ def decline_award(bid: Bid, reason: str, *, actor: User, now: datetime | None = 
     return pass_award_to_next(bid.request, reason, actor, now=now)
 
 
-
 def award_is_final(req: PurchaseRequest) -> bool:
     """Whether the award is final: the objection period ended with no objection open."""
     return req.has_winner and req.award_finalised_at is not None
-
 
 
 def finalise_award(req: PurchaseRequest, *, now: datetime | None = None, actor=SYSTEM) -> bool:
@@ -270,7 +262,6 @@ def finalise_award(req: PurchaseRequest, *, now: datetime | None = None, actor=S
     return True
 
 
-
 def advance_request(req: PurchaseRequest, now: datetime) -> bool:
     """Do whatever time allows on one request (close, award, finalise); True if anything changed."""
     changed = False
@@ -285,7 +276,6 @@ def advance_request(req: PurchaseRequest, now: datetime) -> bool:
     return changed
 
 
-
 def due_request_ids(now: datetime) -> list[int]:
     """Requests a deadline has caught up with: to close, to award, or whose award may become final."""
     return list(db.session.execute(
@@ -298,4 +288,3 @@ def due_request_ids(now: datetime) -> list[int]:
                     PurchaseRequest.objection_deadline <= now),
         )).order_by(PurchaseRequest.id)
     ).scalars())
-

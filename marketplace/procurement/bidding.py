@@ -33,7 +33,6 @@ def seal_commitment(*, request_id: int, agency_id: int, price_fen: int, days: in
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-
 def _is_agency_staff(actor, org_id: int) -> bool:
     # A signed-in user or an API token acting for its organisation (``TokenActor``); never a
     # job's string actor.
@@ -41,16 +40,13 @@ def _is_agency_staff(actor, org_id: int) -> bool:
             and getattr(actor, "organisation_id", None) == org_id)
 
 
-
 def _check_bidder(org: Organisation, actor) -> None:
     if not _is_agency_staff(actor, org.id):
         raise PermissionDenied(_l("Only the agency's own staff can bid for it."))
 
 
-
 def _bidding_open_conditions(now: datetime):
     return (PurchaseRequest.status == RequestStatus.PUBLISHED, PurchaseRequest.bidding_deadline > now)
-
 
 
 def live_bid(req_id: int, org_id: int) -> Bid | None:
@@ -59,7 +55,6 @@ def live_bid(req_id: int, org_id: int) -> Bid | None:
         sa.select(Bid).where(Bid.request_id == req_id, Bid.agency_id == org_id,
                              Bid.status != BidStatus.WITHDRAWN)
     ).scalar_one_or_none()
-
 
 
 def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days: int, actor: User,
@@ -100,7 +95,6 @@ def submit_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days:
     return bid
 
 
-
 def place_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days: int,
               expected_version: int | None, actor: User, now: datetime | None = None) -> Bid:
     """Submit the first bid, or revise the one the agency saw (``expected_version``).
@@ -122,11 +116,9 @@ def place_bid(req: PurchaseRequest, *, org: Organisation, price_fen: int, days: 
                       actor=actor, now=now)
 
 
-
 def _own_bid(bid: Bid, actor) -> None:
     if not _is_agency_staff(actor, bid.agency_id):
         raise PermissionDenied(_l("Only the agency that made this bid can change it."))
-
 
 
 def revise_bid(bid: Bid, *, price_fen: int, days: int, expected_version: int, actor: User,
@@ -169,7 +161,6 @@ def revise_bid(bid: Bid, *, price_fen: int, days: int, expected_version: int, ac
     return bid
 
 
-
 def withdraw_bid(bid: Bid, *, actor: User, now: datetime | None = None) -> Bid:
     """Withdraw a bid before the deadline (the agency may bid again while bidding is open).
 
@@ -182,7 +173,6 @@ def withdraw_bid(bid: Bid, *, actor: User, now: datetime | None = None) -> Bid:
     _own_bid(bid, actor)
     _lock_request(bid.request, *_bidding_open_conditions(now), message=_l("The bidding deadline has passed."))
     return BID_MACHINE.transition(bid, BidStatus.WITHDRAWN, actor=actor, payload={"version": bid.version})
-
 
 
 def reject_open_bids(agency_id: int, reason: str, *, actor, now: datetime | None = None) -> int:
@@ -206,13 +196,10 @@ def reject_open_bids(agency_id: int, reason: str, *, actor, now: datetime | None
     return len(bids)
 
 
-
 def _on_blacklist_in_force(case, **extra) -> None:
     """Sanctions: a blacklisting is in force; its open bids are rejected (same transaction)."""
     reject_open_bids(case.organisation_id, f"blacklisted: {case.reference}",
                      actor=f"sanction {case.reference}", now=extra.get("now"))
 
 
-
 blacklist_in_force.connect(_on_blacklist_in_force)
-

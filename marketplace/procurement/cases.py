@@ -35,7 +35,6 @@ from marketplace.procurement.states import CASE_MACHINE
 PROJECT_CODE = re.compile(r"^(\d{4})-(\d{6})-(\d{2})-(\d{2})-(\d{6})$")
 
 
-
 def check_project_code(value) -> str | None:
     """An investment project code (投资项目代码), ``YYYY-RRRRRR-II-TT-NNNNNN``; None when empty.
 
@@ -61,7 +60,6 @@ def check_project_code(value) -> str | None:
     return text
 
 
-
 def _unique_case_number() -> str:
     while True:
         number = f"SP{china_date(utcnow()):%Y%m%d}{secrets.token_hex(3).upper()}"
@@ -69,7 +67,6 @@ def _unique_case_number() -> str:
             sa.select(ApprovalCase.id).where(ApprovalCase.case_number == number)
         ).first():
             return number
-
 
 
 def create_approval_case(
@@ -156,7 +153,6 @@ def create_approval_case(
     return case
 
 
-
 def can_view_case(user, case: ApprovalCase) -> bool:
     """The applicant's staff, the department's officers, regulators and administrators."""
     if not getattr(user, "is_authenticated", False):
@@ -168,7 +164,6 @@ def can_view_case(user, case: ApprovalCase) -> bool:
     if user.role is Role.APPROVAL_OFFICER:
         return user.organisation_id == case.department_id
     return False
-
 
 
 def get_case_for(user, case_id) -> ApprovalCase:
@@ -183,7 +178,6 @@ def get_case_for(user, case_id) -> ApprovalCase:
     return case
 
 
-
 def cases_for(user, *, page: int = 1, per_page: int = 30):
     """The cases ``user`` may see, newest first: own (enterprise), the department's (officer)."""
     stmt = cases_query(user).options(
@@ -191,7 +185,6 @@ def cases_for(user, *, page: int = 1, per_page: int = 30):
         joinedload(ApprovalCase.department),
     ).order_by(ApprovalCase.id.desc())
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-
 
 
 def cases_query(user) -> sa.Select:
@@ -206,7 +199,6 @@ def cases_query(user) -> sa.Select:
     if role in (Role.ADMIN, Role.REGULATOR):
         return stmt
     return stmt.where(sa.false())
-
 
 
 def set_case_status(case: ApprovalCase, status: CaseStatus, *, actor: User, reason: str = "") -> ApprovalCase:
@@ -228,13 +220,11 @@ def set_case_status(case: ApprovalCase, status: CaseStatus, *, actor: User, reas
     return case
 
 
-
 def department_choices() -> list[Organisation]:
     """Government departments an enterprise may name as the approving department."""
     return list(db.session.execute(
         sa.select(Organisation).where(Organisation.kind == OrgKind.GOVERNMENT).order_by(Organisation.name)
     ).scalars())
-
 
 
 def approval_item_choices() -> list[ApprovalItem]:
@@ -243,4 +233,3 @@ def approval_item_choices() -> list[ApprovalItem]:
         sa.select(ApprovalItem).options(selectinload(ApprovalItem.service_items))
         .where(ApprovalItem.is_active.is_(True)).order_by(ApprovalItem.code)
     ).scalars())
-

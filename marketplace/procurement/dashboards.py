@@ -38,7 +38,6 @@ class Task:
     bid: Bid | None = None
 
 
-
 def enterprise_tasks(org_id: int, now: datetime) -> list[Task]:
     """What the enterprise must do: publish drafts, decide abnormal prices, watch objection periods."""
     tasks = []
@@ -62,7 +61,6 @@ def enterprise_tasks(org_id: int, now: datetime) -> list[Task]:
     return tasks
 
 
-
 def enterprise_requests(org_id: int, *, page: int = 1):
     """All the enterprise's requests, newest first."""
     return db.paginate(
@@ -70,7 +68,6 @@ def enterprise_requests(org_id: int, *, page: int = 1):
         .where(PurchaseRequest.enterprise_id == org_id).order_by(PurchaseRequest.id.desc()),
         page=page, per_page=30, error_out=False,
     )
-
 
 
 def agency_bids(org_id: int) -> list[Bid]:
@@ -81,7 +78,6 @@ def agency_bids(org_id: int) -> list[Bid]:
     ).scalars())
 
 
-
 def latest_bid_of(req: PurchaseRequest, org_id: int | None) -> Bid | None:
     """The organisation's newest bid on ``req`` (withdrawn ones included), for the bidder's own eyes."""
     if org_id is None:
@@ -89,7 +85,6 @@ def latest_bid_of(req: PurchaseRequest, org_id: int | None) -> Bid | None:
     return db.session.execute(
         sa.select(Bid).where(Bid.request_id == req.id, Bid.agency_id == org_id).order_by(Bid.id.desc()).limit(1)
     ).scalar_one_or_none()
-
 
 
 def agency_tasks(org_id: int, now: datetime) -> list[Task]:
@@ -118,7 +113,6 @@ def agency_tasks(org_id: int, now: datetime) -> list[Task]:
     return tasks
 
 
-
 def open_opportunities(org_id: int, now: datetime, limit: int = 20) -> list[PurchaseRequest]:
     """Open announcements for the service items the agency lists, soonest deadline first."""
     on = china_date(now)
@@ -130,4 +124,3 @@ def open_opportunities(org_id: int, now: datetime, limit: int = 20) -> list[Purc
                PurchaseRequest.selection_method != SelectionMethod.DIRECT)
         .order_by(PurchaseRequest.bidding_deadline).limit(limit)
     ).scalars())
-

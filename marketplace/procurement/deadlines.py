@@ -13,9 +13,7 @@ from marketplace.procurement._common import SHANGHAI, _config, china_date, china
 from marketplace.workdays.services import add_working_days
 
 MAX_BIDDING_CALENDAR_DAYS = 365
-
 DEFAULT_DEADLINE_TIME = time(17, 0)
-
 
 
 def earliest_deadline_day(now: datetime) -> date:
@@ -23,11 +21,9 @@ def earliest_deadline_day(now: datetime) -> date:
     return add_working_days(china_date(now), _config("PROCUREMENT_MIN_BIDDING_DAYS"))
 
 
-
 def default_deadline(now: datetime) -> datetime:
     """17:00 in China on the earliest allowed day, as aware UTC (the form's default)."""
     return datetime.combine(earliest_deadline_day(now), DEFAULT_DEADLINE_TIME, tzinfo=SHANGHAI).astimezone(UTC)
-
 
 
 def check_deadline(deadline: datetime, now: datetime) -> None:
@@ -47,8 +43,6 @@ def check_deadline(deadline: datetime, now: datetime) -> None:
         raise DomainError(_l("The bidding deadline must be within a year."), field="bidding_deadline")
 
 
-
 def objection_deadline_for(now: datetime) -> datetime:
     """The end (in China) of the N-th working day after ``now``."""
     return china_end_of_day(add_working_days(china_date(now), _config("PROCUREMENT_OBJECTION_DAYS")))
-

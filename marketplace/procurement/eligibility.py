@@ -42,7 +42,6 @@ def active_listing(org_id: int, service_item_id: int, on: date) -> Listing | Non
     ).scalar_one_or_none()
 
 
-
 def listed_agencies(service_item_id: int, on: date) -> list[Organisation]:
     """Agencies with a visible listing for the item on ``on``, by name."""
     return list(db.session.execute(
@@ -52,14 +51,12 @@ def listed_agencies(service_item_id: int, on: date) -> list[Organisation]:
     ).scalars())
 
 
-
 def is_related_party(agency: Organisation, enterprise: Organisation) -> bool:
     """Same unified social credit code or same legal representative: the agency may not bid."""
     if _norm_code(agency.uscc) == _norm_code(enterprise.uscc):
         return True
     rep = _norm_person(agency.legal_representative)
     return bool(rep) and rep == _norm_person(enterprise.legal_representative)
-
 
 
 def bid_problems(req: PurchaseRequest, org: Organisation | None, now: datetime, *,
@@ -105,11 +102,9 @@ def bid_problems(req: PurchaseRequest, org: Organisation | None, now: datetime, 
     return problems
 
 
-
 def can_bid(req: PurchaseRequest, org: Organisation | None, now: datetime | None = None) -> bool:
     """Whether ``org`` may bid on ``req`` now."""
     return not bid_problems(req, org, now or utcnow())
-
 
 
 def _offer_problem(req: PurchaseRequest, org_id: int, price_fen, days, when: datetime):
@@ -138,4 +133,3 @@ def _offer_problem(req: PurchaseRequest, org_id: int, price_fen, days, when: dat
         return _l("The price is above the fee your listing commits to (at most %(fee)s).",
                   fee=format_fen(terms.fee_max_fen)), "price"
     return None
-

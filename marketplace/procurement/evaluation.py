@@ -38,7 +38,6 @@ def _bids_of(req: PurchaseRequest, *statuses: BidStatus) -> list[Bid]:
     return list(db.session.execute(stmt.execution_options(populate_existing=True)).scalars())
 
 
-
 def selection_context(req: PurchaseRequest) -> SelectionContext:
     """What the request's method needs, from the request and the configuration."""
     weights = None
@@ -51,11 +50,9 @@ def selection_context(req: PurchaseRequest) -> SelectionContext:
     )
 
 
-
 def _candidates(bids: list[Bid]) -> list[Candidate]:
     return [Candidate(b.id, b.agency_id, b.agency.name, b.price_fen, b.days, b.final_submitted_at)
             for b in bids]
-
 
 
 def _evaluate(req: PurchaseRequest, valid: list[Bid], *, actor, now: datetime) -> bool:
@@ -78,7 +75,6 @@ def _evaluate(req: PurchaseRequest, valid: list[Bid], *, actor, now: datetime) -
     return True
 
 
-
 def _fail(req: PurchaseRequest, reason: str, *, actor, now: datetime) -> None:
     req.failure_reason = reason
     req.ended_at = now
@@ -87,7 +83,6 @@ def _fail(req: PurchaseRequest, reason: str, *, actor, now: datetime) -> None:
         BID_MACHINE.transition(bid, BidStatus.LOST, actor=actor)
     index_announcement(req)
     request_event(req, "request.failed", reason=reason)
-
 
 
 def close_bidding(req: PurchaseRequest, *, now: datetime | None = None, actor=SYSTEM) -> RequestStatus:
@@ -133,7 +128,6 @@ def close_bidding(req: PurchaseRequest, *, now: datetime | None = None, actor=SY
     return RequestStatus.FAILED
 
 
-
 def pending_decisions(req: PurchaseRequest) -> list[Bid]:
     """Abnormally low bids the enterprise has not yet confirmed or rejected."""
     return list(db.session.execute(
@@ -141,4 +135,3 @@ def pending_decisions(req: PurchaseRequest) -> list[Bid]:
                              Bid.is_abnormal.is_(True), Bid.abnormal_decision.is_(None))
         .order_by(Bid.price_fen, Bid.id)
     ).scalars())
-

@@ -27,7 +27,6 @@ def _case_event(case: ApprovalCase, event_type: str, **extra) -> None:
     }, audience=[case.applicant_id, case.department_id])
 
 
-
 def request_event(req: PurchaseRequest, event_type: str, **extra) -> None:
     """Push a request event. What it carries is public on the announcement page, so it goes to every
     subscribed endpoint (an approval system filters by ``approval_case_id``)."""
@@ -53,7 +52,6 @@ def request_event(req: PurchaseRequest, event_type: str, **extra) -> None:
     emit(event_type, data)
 
 
-
 def index_announcement(req: PurchaseRequest) -> None:
     """Queue the announcement for the search index when the search domain is installed.
 
@@ -65,4 +63,3 @@ def index_announcement(req: PurchaseRequest) -> None:
     from marketplace.search.services import enqueue
 
     enqueue("announcement", req.id)
-

@@ -43,7 +43,6 @@ from marketplace.procurement.models import (
 from marketplace.procurement.states import REQUEST_MACHINE
 
 PHONE = re.compile(r"^[0-9+()\-\s]{5,40}$")
-
 # Words that would restrict who may bid by place or origin: no local-registration requirement
 # and no regional monopoly (the seeds forbid both). Required qualifications come from the
 # catalogue list only, so these are the ways left to sneak a restriction into the text.
@@ -55,7 +54,6 @@ EXCLUSIONARY = re.compile(
 )
 
 
-
 def _clean_phone(value, field: str) -> str:
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
     if not text:
@@ -63,7 +61,6 @@ def _clean_phone(value, field: str) -> str:
     if not PHONE.match(text):
         raise DomainError(_l("Enter a telephone number, e.g. 0871-12345678."), field=field)
     return text
-
 
 
 @dataclass
@@ -90,14 +87,12 @@ class RequestInput:
     weight_credit: int | None = None
 
 
-
 def _check_fen(value, field: str, *, positive: bool = False) -> int:
     if value is None:
         raise DomainError(_l("Enter an amount in yuan."), field=field)
     if not isinstance(value, int) or value < 0 or value > MAX_FEN or (positive and value == 0):
         raise DomainError(_l("Enter an amount above zero and at most 100,000,000,000 yuan."), field=field)
     return value
-
 
 
 def _check_inclusive(*texts: tuple[str, str]) -> None:
@@ -110,7 +105,6 @@ def _check_inclusive(*texts: tuple[str, str]) -> None:
                    words=match.group(0)),
                 field=field,
             )
-
 
 
 def _checked_values(item: ServiceItem, data: RequestInput) -> tuple[dict, list[QualificationType]]:
@@ -177,7 +171,6 @@ def _checked_values(item: ServiceItem, data: RequestInput) -> tuple[dict, list[Q
     return values, quals
 
 
-
 def _check_case_and_item(case: ApprovalCase, item: ServiceItem) -> None:
     if case.status is not CaseStatus.OPEN:
         raise DomainError(_l("This approval case is no longer in progress."))
@@ -190,12 +183,10 @@ def _check_case_and_item(case: ApprovalCase, item: ServiceItem) -> None:
         )
 
 
-
 def _region_for(case: ApprovalCase) -> str:
     if case.project_code:
         return case.project_code.split("-")[1]
     return case.applicant.region_code
-
 
 
 def _live_request_exists(case_id: int, item_id: int, exclude_id: int | None = None) -> bool:
@@ -209,7 +200,6 @@ def _live_request_exists(case_id: int, item_id: int, exclude_id: int | None = No
     return db.session.execute(stmt).first() is not None
 
 
-
 def _insert_request(req: PurchaseRequest) -> None:
     try:
         with db.session.begin_nested():
@@ -219,7 +209,6 @@ def _insert_request(req: PurchaseRequest) -> None:
         raise DomainError(
             _l("This case already has a purchase request for this service; one service may not be split.")
         ) from exc
-
 
 
 def _request_payload(req: PurchaseRequest) -> dict:
@@ -234,7 +223,6 @@ def _request_payload(req: PurchaseRequest) -> dict:
         if req.selection_method is SelectionMethod.SCORING else None,
         "round": req.round_number, "previous_round": req.previous_round_id,
     }
-
 
 
 def create_request(case: ApprovalCase, item: ServiceItem, data: RequestInput, *, actor: User) -> PurchaseRequest:
@@ -263,7 +251,6 @@ def create_request(case: ApprovalCase, item: ServiceItem, data: RequestInput, *,
     return req
 
 
-
 def update_request(req: PurchaseRequest, data: RequestInput, *, actor: User) -> PurchaseRequest:
     """Change a draft.
 
@@ -283,7 +270,6 @@ def update_request(req: PurchaseRequest, data: RequestInput, *, actor: User) -> 
     db.session.flush()
     record_event("purchase_request.updated", req, actor=actor, payload=_request_payload(req))
     return req
-
 
 
 def add_exclusion(req: PurchaseRequest, agency_id: int, reason: str, *, actor: User) -> Exclusion:
@@ -313,7 +299,6 @@ def add_exclusion(req: PurchaseRequest, agency_id: int, reason: str, *, actor: U
     return exclusion
 
 
-
 def remove_exclusion(exclusion: Exclusion, *, actor: User) -> None:
     """Lift an exclusion from a draft.
 
@@ -329,7 +314,6 @@ def remove_exclusion(exclusion: Exclusion, *, actor: User) -> None:
     db.session.flush()
     db.session.expire(req, ["exclusions"])
     record_event("purchase_request.exclusion_removed", req, actor=actor, payload={"agency": exclusion.agency_id})
-
 
 
 def publish_request(req: PurchaseRequest, *, actor: User, now: datetime | None = None) -> PurchaseRequest:
@@ -369,7 +353,6 @@ def publish_request(req: PurchaseRequest, *, actor: User, now: datetime | None =
     return req
 
 
-
 def cancel_request(req: PurchaseRequest, reason: str, *, actor, now: datetime | None = None) -> PurchaseRequest:
     """Cancel a request with a public reason (before a contract exists).
 
@@ -398,7 +381,6 @@ def cancel_request(req: PurchaseRequest, reason: str, *, actor, now: datetime | 
     return req
 
 
-
 def close_request(req: PurchaseRequest, *, actor, reason: str, now: datetime | None = None) -> bool:
     """An accepted request whose payment is settled is closed (办结); True when it moved now."""
     if req.status is not RequestStatus.ACCEPTED:
@@ -407,7 +389,6 @@ def close_request(req: PurchaseRequest, *, actor, reason: str, now: datetime | N
     REQUEST_MACHINE.transition(req, RequestStatus.CLOSED, actor=actor, reason=reason)
     index_announcement(req)
     return True
-
 
 
 def republish_request(req: PurchaseRequest, *, actor: User, now: datetime | None = None) -> PurchaseRequest:
@@ -449,13 +430,11 @@ def republish_request(req: PurchaseRequest, *, actor: User, now: datetime | None
     return copy
 
 
-
 def next_round_of(req: PurchaseRequest) -> PurchaseRequest | None:
     """The round published after this failed one, if any (queried, never a stale cache)."""
     return db.session.execute(
         sa.select(PurchaseRequest).where(PurchaseRequest.previous_round_id == req.id)
     ).scalar_one_or_none()
-
 
 
 def rounds_of(req: PurchaseRequest) -> list[PurchaseRequest]:
@@ -469,4 +448,3 @@ def rounds_of(req: PurchaseRequest) -> list[PurchaseRequest]:
             break
         chain.append(nxt)
     return chain
-
