@@ -24,7 +24,7 @@ COMPUTED = {
         "credit.input_expiry",
         "credit.input_reversal",
     },
-    ("procurement/services.py", "f'bid.abnormal_{decision}'"): {
+    ("procurement/award.py", "f'bid.abnormal_{decision}'"): {
         "bid.abnormal_confirmed",
         "bid.abnormal_rejected",
     },

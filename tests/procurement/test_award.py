@@ -9,7 +9,7 @@ from marketplace.audit.models import AuditEvent
 from marketplace.core.errors import DomainError, InvalidTransition, PermissionDenied
 from marketplace.jobs.registry import all_jobs
 from marketplace.jobs.runner import run_once
-from marketplace.procurement import services
+from marketplace.procurement import eligibility, services
 from marketplace.procurement.jobs import run_procurement_deadlines
 from marketplace.procurement.models import (
     BidStatus,
@@ -153,7 +153,7 @@ def test_award_skips_a_next_bidder_who_became_ineligible(scenario, db, monkeypat
     s = scenario
     req = _awarded(s)
     banned = s.agencies[2].id
-    monkeypatch.setattr(services, "agency_is_sanctioned", lambda org_id, on=None: org_id == banned)
+    monkeypatch.setattr(eligibility, "agency_is_sanctioned", lambda org_id, on=None: org_id == banned)
     new = services.pass_award_to_next(req, "放弃中选", s.owner)
     assert new.agency_id == s.agencies[0].id
     assert services.revealed_bids(req)[new.id].status is BidStatus.WON

@@ -12,7 +12,7 @@ from marketplace.core.errors import (
     InvalidTransition,
     PermissionDenied,
 )
-from marketplace.procurement import services
+from marketplace.procurement import eligibility, services
 from marketplace.procurement.models import BidStatus, RequestStatus
 from tests.factories import AgencyFactory, QualificationTypeFactory, UserFactory
 from tests.factories.procurement import make_eligible_agency
@@ -162,7 +162,7 @@ def test_sanctioned_agency_is_refused(scenario, db, monkeypatch):
     s = scenario
     req = s.published()
     banned = s.agencies[1].id
-    monkeypatch.setattr(services, "agency_is_sanctioned", lambda org_id, on=None: org_id == banned)
+    monkeypatch.setattr(eligibility, "agency_is_sanctioned", lambda org_id, on=None: org_id == banned)
     with pytest.raises(DomainError, match="suspended or blacklisted"):
         s.bid(req, 1, 1_000_000)
     assert s.bid(req, 0, 1_000_000)
@@ -184,7 +184,7 @@ def test_bid_is_rejected_at_close_when_the_agency_became_ineligible(scenario, db
     for i in range(3):
         s.bid(req, i, 5_000_000 + i)
     banned = s.agencies[0].id
-    monkeypatch.setattr(services, "agency_is_sanctioned", lambda org_id, on=None: org_id == banned)
+    monkeypatch.setattr(eligibility, "agency_is_sanctioned", lambda org_id, on=None: org_id == banned)
     services.close_bidding(req, now=s.after_deadline(req))
     services.award_request(req, now=s.after_deadline(req))
     assert req.status is RequestStatus.AWARDED and req.awarded_org_id == s.agencies[1].id
