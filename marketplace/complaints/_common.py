@@ -1,7 +1,7 @@
 """What every objection and complaint module shares: the notification kinds, who counts as an
 official, the page links, storing the evidence files and loading a record by id.
 
-It imports none of its siblings.
+It imports none of the other service modules of the package.
 """
 
 from __future__ import annotations
