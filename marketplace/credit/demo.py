@@ -59,6 +59,7 @@ def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
     from marketplace.credit.services import record_credit_input
     from marketplace.extensions import db
     from marketplace.sanctions import services as sanctions
+    from marketplace.seed import demo_contact
     from tests.factories import AgencyFactory, UserFactory, make_uscc
 
     rng = rng or random.Random(20261124)
@@ -121,7 +122,8 @@ def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
         cases += 1
 
     bad = agencies.get(BLACKLISTED) or AgencyFactory(
-        name=BLACKLISTED, uscc=make_uscc(rng), legal_representative="钱速达", region_code="530102")
+        name=BLACKLISTED, uscc=make_uscc(rng), legal_representative="钱速达", region_code="530102",
+        **demo_contact(BLACKLISTED, "530102"))
     for i, rating in enumerate([1.8, 2.2, 1.6]):
         record_credit_input(bad.id, CreditInputKind.RATING_ENTERPRISE, value=rating, now=now,
                             occurred_at=now - timedelta(days=60 + 10 * i),
