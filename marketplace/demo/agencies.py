@@ -143,6 +143,7 @@ def load_agency_demo(demo_agency, catalog: dict, rng: random.Random) -> list:
     """Give the demo agency a full profile and listings, and add the other demo agencies."""
     from marketplace.agencies.models import ListingStatus
     from marketplace.audit.services import record_event
+    from marketplace.demo.accounts import demo_contact
     from tests.factories import AgencyFactory, ListingFactory, make_uscc
 
     items = catalog["service_items"]
@@ -157,7 +158,8 @@ def load_agency_demo(demo_agency, catalog: dict, rng: random.Random) -> list:
                                        status=ListingStatus.DRAFT, **_terms(kind, low, high, days, code)))
     for spec in AGENCIES:
         org = AgencyFactory(name=spec["name"], region_code=spec["region"], uscc=make_uscc(rng),
-                            legal_representative=spec["legal"])
+                            legal_representative=spec["legal"],
+                            **demo_contact(spec["name"], spec["region"]))
         record_event("organisation.created", org, actor="seed", payload={"name": org.name, "demo": True})
         _profile(org, serves=spec["serves"], intro="", quals=spec["quals"], people=spec["people"],
                  catalog=catalog, rng=rng)

@@ -58,6 +58,7 @@ def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
     from marketplace.core.db import utcnow
     from marketplace.credit.models import CreditInputKind
     from marketplace.credit.services import record_credit_input
+    from marketplace.demo.accounts import demo_contact
     from marketplace.extensions import db
     from marketplace.sanctions import services as sanctions
     from tests.factories import AgencyFactory, UserFactory, make_uscc
@@ -122,7 +123,8 @@ def load_credit_demo(rng: random.Random | None = None) -> dict[str, int]:
         cases += 1
 
     bad = agencies.get(BLACKLISTED) or AgencyFactory(
-        name=BLACKLISTED, uscc=make_uscc(rng), legal_representative="钱速达", region_code="530102")
+        name=BLACKLISTED, uscc=make_uscc(rng), legal_representative="钱速达", region_code="530102",
+        **demo_contact(BLACKLISTED, "530102"))
     for i, rating in enumerate([1.8, 2.2, 1.6]):
         record_credit_input(bad.id, CreditInputKind.RATING_ENTERPRISE, value=rating, now=now,
                             occurred_at=now - timedelta(days=60 + 10 * i),

@@ -56,6 +56,7 @@ def _bidders(items: dict, password_hash: str):
     from marketplace.agencies.eligibility import today
     from marketplace.agencies.models import FeeKind, ListingStatus, ListingVersion
     from marketplace.core.db import utcnow
+    from marketplace.demo.accounts import demo_contact
     from marketplace.extensions import db
     from tests.factories import (
         AgencyFactory,
@@ -69,7 +70,8 @@ def _bidders(items: dict, password_hash: str):
     rng = random.Random(20261124)
     agencies, staff = [], []
     for n, (name, legal, region, listings) in enumerate(BIDDERS, start=1):
-        org = AgencyFactory(name=name, legal_representative=legal, region_code=region, uscc=make_uscc(rng))
+        org = AgencyFactory(name=name, legal_representative=legal, region_code=region, uscc=make_uscc(rng),
+                            **demo_contact(name, region))
         IndependenceDeclarationFactory(organisation_id=org.id, signer_name=legal, signer_position="法定代表人")
         for code, low, high, days in listings:
             item = items[code]

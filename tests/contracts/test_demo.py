@@ -41,3 +41,28 @@ def test_demo_contracts_cover_the_service_stages(db, browser):
     page = browser.get(f"/deliveries/{running.id}").get_data(as_text=True)
     assert "proposes" in page or 'id="agree-form"' in page  # the agency's extension proposal waits
     assert "Receipt confirmed" not in browser.get(f"/contracts/{running.id}/payment").get_data(as_text=True)
+
+
+def test_demo_contracts_print_each_partys_own_representative_and_contact(db):
+    """Issue 20: every demo organisation had the factory's contact (李四, 0871-12345678) and no
+    address, so both parties of a demo contract showed the same telephone and person."""
+    import io
+
+    from pypdf import PdfReader
+
+    from marketplace.demo import load_demo
+
+    load_demo("demo-Passw0rd")
+    db.session.commit()
+    contracts = db.session.execute(sa.select(Contract).order_by(Contract.id)).scalars().all()
+    assert contracts
+    for contract in contracts:
+        buyer, agency = contract.buyer, contract.agency
+        assert buyer.contact_phone != agency.contact_phone
+        assert buyer.legal_representative != agency.legal_representative
+        text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(contract.versions[0].pdf)).pages)
+        for party in (buyer, agency):
+            assert party.legal_representative in text
+            assert party.contact_phone in text
+            assert party.address and party.address in text
+        assert "李四" not in text and "0871-12345678" not in text

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from marketplace.contracts.documents.render import (
     ContractData,
     FontFiles,
+    Party,
     RenderError,
     render_contract_html,
     render_contract_pdf,
@@ -154,3 +155,34 @@ def test_a_missing_font_is_a_clear_error():
     fonts = FontFiles(regular=Path("/nonexistent/font.ttc"))
     with pytest.raises(RenderError, match="missing"):
         render_contract_pdf(sample_contract_data(), fonts=fonts)
+
+
+def _font_names(pdf: bytes) -> set[str]:
+    reader = PdfReader(BytesIO(pdf))
+    return {str(ref.get_object()["/BaseFont"]).split("+", 1)[-1]
+            for page in reader.pages for ref in page["/Resources"]["/Font"].values()}
+
+
+def test_the_model_contract_is_set_in_the_compact_cut_of_the_font(rendered, contract_data):
+    from marketplace.contracts.documents.fonts import compact_font
+    from marketplace.contracts.documents.render import find_cjk_fonts
+
+    fonts = find_cjk_fonts()
+    for path in (fonts.regular, fonts.bold):
+        cut = compact_font(path)
+        assert cut is not None and cut.covers(render_contract_html(contract_data))
+    # Both weights, and nothing from a fallback font.
+    assert _font_names(rendered.pdf) == {"ContractCJK", "ContractCJK-Bold"}
+
+
+def test_a_character_outside_the_compact_cut_is_printed_with_the_full_font():
+    from marketplace.contracts.documents.fonts import CHARACTERS
+
+    assert ord("喆") not in CHARACTERS
+    data = sample_contract_data(buyer=Party(
+        name="杭州市西湖区城市建设发展中心", uscc="11330106MB12345675",
+        legal_representative="王喆", address="浙江省杭州市西湖区文三路 100 号", signer=""))
+    pdf = render_contract_pdf(data).pdf
+    assert "王喆" in pdf_text(pdf)
+    assert _font_names(pdf) == {"ContractCJK", "ContractCJK-Bold"}
+    assert render_contract_pdf(data).pdf == pdf

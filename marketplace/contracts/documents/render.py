@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
@@ -26,6 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
 from marketplace import ROOT
+from marketplace.contracts.documents.fonts import COMPACT_CUT, compact_font
 from marketplace.core.errors import DomainError
 from marketplace.core.money import MAX_FEN, fen_to_chinese, fen_to_yuan
 
@@ -219,6 +222,12 @@ def default_template() -> str:
     return DEFAULT_TEMPLATE_PATH.read_text(encoding="utf-8")
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled(source: str) -> jinja2.Template:
+    """The sandboxed template compiled from ``source`` (compiling costs more than rendering)."""
+    return _ENV.from_string(source)
+
+
 def render_contract_html(data: ContractData | Mapping, template: str | None = None) -> str:
     """Fill the contract template (default: the model contract) with ``data``.
 
@@ -230,7 +239,7 @@ def render_contract_html(data: ContractData | Mapping, template: str | None = No
         data = ContractData.from_mapping(data)
     source = default_template() if template is None else template
     try:
-        return _ENV.from_string(source).render(
+        return _compiled(source).render(
             c=data,
             buyer=data.buyer,
             agency=data.agency,
@@ -243,18 +252,40 @@ def render_contract_html(data: ContractData | Mapping, template: str | None = No
         ) from exc
 
 
-def _font_css(fonts: FontFiles) -> str:
-    rules = [(fonts.regular, "normal")]
+@dataclass(frozen=True)
+class _Face:
+    """One @font-face of the contract font: its URL, weight and where its bytes come from."""
+
+    url: str
+    weight: str
+    path: Path
+    compact: bool
+
+
+def _faces(fonts: FontFiles, html: str) -> tuple[_Face, ...]:
+    """The compact cut of each font file if the cuts have every character of ``html``, else the
+    files themselves (see ``fonts.py``). Both weights always come from the same choice."""
+    files = [(fonts.regular, "normal")]
     if fonts.bold is not None:
-        rules.append((fonts.bold, "bold"))
+        files.append((fonts.bold, "bold"))
+    cuts = [compact_font(path) for path, _ in files]
+    if all(cut is not None and cut.covers(html) for cut in cuts):
+        # Any URL does: only the renderer's fetcher ever sees it, and it names the cut.
+        return tuple(_Face(f"{path.as_uri()}?cut={COMPACT_CUT}", weight, path, True)
+                     for path, weight in files)
+    return tuple(_Face(path.as_uri(), weight, path, False) for path, weight in files)
+
+
+def _font_css(faces: tuple[_Face, ...]) -> str:
     css = "".join(
-        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{path.as_uri()}");'
-        f" font-weight: {weight}; }}\n"
-        for path, weight in rules
+        f'@font-face {{ font-family: "{FONT_FAMILY}"; src: url("{face.url}");'
+        f" font-weight: {face.weight}; }}\n"
+        for face in faces
     )
     # The template chooses sizes and layout; the font is not up to it (no tofu, no fallback).
     # Noto CJK picks simplified-Chinese glyph forms from the language: default it to zh-CN for
-    # templates that forget <html lang="zh-CN"> (face 0 of the collection is Japanese).
+    # templates that forget <html lang="zh-CN"> (face 0 of a collection is Japanese; the compact
+    # cut is made from the simplified-Chinese face).
     return css + (
         f'html, body, * {{ font-family: "{FONT_FAMILY}" !important; }}\n'
         'html { -weasy-lang: "zh-CN"; }\n'
@@ -267,19 +298,54 @@ def _fetcher_class():
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class FontOnlyFetcher(URLFetcher):
-        """Serves the configured font files; refuses every other URL (no network, no files)."""
+        """Serves the contract font faces; refuses every other URL (no network, no files)."""
 
-        def __init__(self, allowed: dict[str, Path]):
+        def __init__(self, faces: tuple[_Face, ...] = ()):
             super().__init__(allowed_protocols=("file",), allow_redirects=False)
-            self._allowed = allowed
+            self._faces = {face.url: face for face in faces}
 
         def fetch(self, url, headers=None):
-            path = self._allowed.get(url)
-            if path is None:
+            face = self._faces.get(url)
+            if face is None:
                 raise ValueError(f"the contract renderer fetches no outside resource: {url[:80]}")
-            return URLFetcherResponse(url, body=path.read_bytes())
+            cut = compact_font(face.path) if face.compact else None
+            body = cut.data if cut is not None else face.path.read_bytes()
+            return URLFetcherResponse(url, body=body)
 
     return FontOnlyFetcher
+
+
+class _Typesetters(threading.local):
+    """Per thread (Pango is not thread-safe) and per process: the font configuration and the
+    font stylesheet of each set of faces, made once. Building them copies the font to a
+    temporary folder and has Fontconfig scan it, which cost more than the layout of a page."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.by_faces: dict[tuple[_Face, ...], tuple] = {}
+
+
+_typesetters = _Typesetters()
+_MAX_TYPESETTERS = 4
+
+
+def _typesetter(faces: tuple[_Face, ...]):
+    """(FontConfiguration, font CSS) for ``faces``, cached for this thread."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    cache = _typesetters
+    if cache.pid != os.getpid():  # forked: Fontconfig state is not ours to share
+        cache.pid, cache.by_faces = os.getpid(), {}
+    found = cache.by_faces.get(faces)
+    if found is None:
+        font_config = FontConfiguration()
+        stylesheet = CSS(string=_font_css(faces), font_config=font_config,
+                         url_fetcher=_fetcher_class()(faces))
+        if len(cache.by_faces) >= _MAX_TYPESETTERS:
+            cache.by_faces.pop(next(iter(cache.by_faces)))
+        found = cache.by_faces[faces] = (font_config, stylesheet)
+    return found
 
 
 def render_contract_pdf(
@@ -321,16 +387,13 @@ def html_to_pdf(html: str, *, title: str, created: datetime, fonts: FontFiles | 
     Raises:
         RenderError: no CJK font.
     """
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint import HTML
 
     fonts = fonts or find_cjk_fonts()
     _check_fonts(fonts)
-    allowed = {p.as_uri(): p for p in (fonts.regular, fonts.bold) if p is not None}
-    fetcher = _fetcher_class()(allowed)
-    font_config = FontConfiguration()
-    stylesheet = CSS(string=_font_css(fonts), font_config=font_config, url_fetcher=fetcher)
-    document = HTML(string=html, base_url="about:blank", url_fetcher=fetcher).render(
+    font_config, stylesheet = _typesetter(_faces(fonts, html))
+    # The page itself may fetch nothing, not even the font files: they come with the stylesheet.
+    document = HTML(string=html, base_url="about:blank", url_fetcher=_fetcher_class()()).render(
         stylesheets=[stylesheet], font_config=font_config
     )
     stamp = created.astimezone(SHANGHAI).isoformat() if created.tzinfo else created.isoformat()

@@ -14,6 +14,7 @@ current time against our CA only; nothing is fetched.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
@@ -225,6 +226,14 @@ def _write_dev_seal(folder: Path) -> None:
 
 
 def _load_signer(material: SealMaterial):
+    """The pyHanko signer of ``material``, loaded once per process (re-loaded if a file changes)."""
+    stamps = tuple((p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in (material.key_path, material.cert_path, material.ca_cert_path))
+    return _cached_signer(material, stamps)
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_signer(material: SealMaterial, _stamps: tuple):
     from pyhanko.sign import signers
 
     passphrase = material.passphrase.encode() if material.passphrase else None
