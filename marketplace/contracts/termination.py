@@ -35,7 +35,8 @@ from marketplace.contracts.models import (
     TerminationGround,
     TerminationStatus,
 )
-from marketplace.contracts.signals import contract_terminated
+from marketplace.contracts.services import china_today
+from marketplace.contracts.signals import contract_terminated, delivery_progress_of
 from marketplace.contracts.states import CONTRACT_MACHINE, TERMINATION_MACHINE
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound, PermissionDenied
@@ -117,16 +118,13 @@ class GroundCheck:
 
 
 def _overdue_check(contract: Contract, now: datetime) -> GroundCheck:
-    from marketplace.delivery import services as delivery_services
-
     ground = TerminationGround.AGENCY_OVERDUE
     threshold = overdue_threshold()
-    delivery = delivery_services.delivery_of(contract)
-    if delivery is None:
+    today = china_today(now)
+    cd = delivery_progress_of(contract, today)  # the delivery domain answers
+    if cd is None:
         return GroundCheck(ground, False, str(_l("The delivery has not started yet.")), {})
-    today = delivery_services.china_today(now)
-    cd = delivery_services.countdown(delivery, today)
-    facts = {"due_date": delivery.due_date.isoformat(), "today": today.isoformat(),
+    facts = {"due_date": cd.due_date.isoformat(), "today": today.isoformat(),
              "overrun_days": cd.days if cd.state == "overrun" else 0, "threshold": threshold}
     if cd.state == "with_buyer":
         return GroundCheck(ground, False, str(_l(
