@@ -13,6 +13,8 @@ Two ways, both on the record:
 When a contract ends this way the purchase request is cancelled with the termination as its
 public reason, and ``contract_terminated`` is sent in the same transaction: payments refund or
 cancel, delivery fixes the overrun against the agency, ratings open their window.
+Whether the result is overdue is asked of the delivery domain through the ``delivery_progress``
+signal: contracts come before delivery and never import it (the layer contract, pyproject.toml).
 """
 
 from __future__ import annotations
