@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config_class=None):
-    """Build the Flask application: config → extensions → blueprints → CLI → error handlers."""
+    """Build the Flask application: config → extensions → blueprints → CLI and jobs → error handlers."""
     from flask import Flask
 
     from config import ProductionConfig, config_from_env
@@ -17,6 +17,7 @@ def create_app(config_class=None):
         init_extensions,
         register_blueprints,
         register_cli,
+        register_jobs,
         register_template_helpers,
     )
 
@@ -43,6 +44,7 @@ def create_app(config_class=None):
     init_extensions(app)
     register_blueprints(app)
     register_cli(app)
+    register_jobs(app)
     register_template_helpers(app)
     register_error_handlers(app)
     return app

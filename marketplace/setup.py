@@ -186,6 +186,25 @@ def register_search_providers(app) -> None:
     install_visibility()
 
 
+def register_jobs(app=None) -> None:
+    """Each domain's periodic jobs: importing its ``jobs`` module registers them (in their
+    ``order``, see ``jobs/registry.py``). Idempotent."""
+    from marketplace.accounts import jobs as _accounts  # noqa: F401
+    from marketplace.agencies import jobs as _agencies  # noqa: F401
+    from marketplace.audit import jobs as _audit  # noqa: F401
+    from marketplace.complaints import jobs as _complaints  # noqa: F401
+    from marketplace.contracts import jobs as _contracts  # noqa: F401
+    from marketplace.credit import jobs as _credit  # noqa: F401
+    from marketplace.delivery import jobs as _delivery  # noqa: F401
+    from marketplace.notifications import jobs as _notifications  # noqa: F401
+    from marketplace.payments import jobs as _payments  # noqa: F401
+    from marketplace.procurement import jobs as _procurement  # noqa: F401
+    from marketplace.ratings import jobs as _ratings  # noqa: F401
+    from marketplace.sanctions import jobs as _sanctions  # noqa: F401
+    from marketplace.search import jobs as _search  # noqa: F401
+    from marketplace.webhooks import jobs as _webhooks  # noqa: F401
+
+
 def register_cli(app) -> None:
     """The ``flask <domain> ...`` command groups."""
     from marketplace.accounts.cli import accounts_cli

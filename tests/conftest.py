@@ -78,6 +78,15 @@ def _no_network(monkeypatch):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _jobs_registered():
+    """The domains' jobs, as ``create_app`` registers them, for tests that list the jobs
+    before any app is built."""
+    from marketplace.setup import register_jobs
+
+    register_jobs()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _cheap_password_hashing():
     """argon2id at its lowest cost: the suite signs in thousands of times, and the cost
     parameters are not what it tests."""

@@ -8,10 +8,13 @@ from marketplace.complaints import services
 from marketplace.complaints.models import Objection
 from marketplace.core.errors import DomainError
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 
 log = logging.getLogger(__name__)
 
 
+@job("complaints.deadlines", order=30,
+     description="escalate unanswered objections, close lapsed ones, flag overdue complaints")
 def run_complaint_deadlines(now) -> int:
     """Enforce every objection and complaint deadline due by ``now``.
 

@@ -57,6 +57,16 @@ def complaints_panel(req):
     }
 
 
+@bp.app_template_global("can_complain_about_contract")
+def can_complain_about_contract(contract) -> bool:
+    """The contract page's "complain" link: the buyer of a contract in force (or after it) may
+    complain about the agency's service. A template global, so contracts need not import
+    complaints (a later stage)."""
+    if contract.in_force_at is None or contract.party_of(current_user) != "buyer":
+        return False
+    return not services.service_complaint_problems(contract.request, current_user)
+
+
 @bp.app_template_global("complaint_tasks")
 def complaint_tasks():
     """The workbench panel: objections and complaints waiting for the signed-in user."""

@@ -8,10 +8,13 @@ from marketplace.contracts import services
 from marketplace.contracts.models import Contract
 from marketplace.core.errors import DomainError
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 
 log = logging.getLogger(__name__)
 
 
+@job("contracts.deadlines", order=50,
+     description="refuse contracts the winner did not sign in time; pass the award on")
 def run_contract_deadlines(now) -> int:
     """Record every overdue unsigned contract as refused and pass its award on.
 

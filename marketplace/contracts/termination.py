@@ -13,6 +13,8 @@ Two ways, both on the record:
 When a contract ends this way the purchase request is cancelled with the termination as its
 public reason, and ``contract_terminated`` is sent in the same transaction: payments refund or
 cancel, delivery fixes the overrun against the agency, ratings open their window.
+Whether the result is overdue is asked of the delivery domain through the ``delivery_progress``
+signal: contracts come before delivery and never import it (the layer contract, pyproject.toml).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from marketplace.contracts.models import (
     TerminationGround,
     TerminationStatus,
 )
-from marketplace.contracts.signals import contract_terminated
+from marketplace.contracts.services import china_today
+from marketplace.contracts.signals import contract_terminated, delivery_progress_of
 from marketplace.contracts.states import CONTRACT_MACHINE, TERMINATION_MACHINE
 from marketplace.core.db import utcnow
 from marketplace.core.errors import DomainError, NotFound, PermissionDenied
@@ -117,16 +120,13 @@ class GroundCheck:
 
 
 def _overdue_check(contract: Contract, now: datetime) -> GroundCheck:
-    from marketplace.delivery import services as delivery_services
-
     ground = TerminationGround.AGENCY_OVERDUE
     threshold = overdue_threshold()
-    delivery = delivery_services.delivery_of(contract)
-    if delivery is None:
+    today = china_today(now)
+    cd = delivery_progress_of(contract, today)  # the delivery domain answers
+    if cd is None:
         return GroundCheck(ground, False, str(_l("The delivery has not started yet.")), {})
-    today = delivery_services.china_today(now)
-    cd = delivery_services.countdown(delivery, today)
-    facts = {"due_date": delivery.due_date.isoformat(), "today": today.isoformat(),
+    facts = {"due_date": cd.due_date.isoformat(), "today": today.isoformat(),
              "overrun_days": cd.days if cd.state == "overrun" else 0, "threshold": threshold}
     if cd.state == "with_buyer":
         return GroundCheck(ground, False, str(_l(

@@ -103,17 +103,8 @@ def detail(contract_id: int):
     return render_template(
         "contracts/detail.html", contract=contract, version=version, party=contract.party_of(current_user),
         signatures=services.signatures_of(contract), sign_form=sign_form, changes_form=changes_form,
-        Status=ContractStatus, can_complain=_can_complain(contract), **_termination_context(contract),
+        Status=ContractStatus, **_termination_context(contract),
     )
-
-
-def _can_complain(contract: Contract) -> bool:
-    """The buyer of a contract in force (or after it) may complain about the agency's service."""
-    from marketplace.complaints.services import service_complaint_problems
-
-    if contract.in_force_at is None or contract.party_of(current_user) != "buyer":
-        return False
-    return not service_complaint_problems(contract.request, current_user)
 
 
 def _termination_context(contract: Contract) -> dict:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from marketplace.credit import services
+from marketplace.jobs.registry import job
 
 
+@job("credit.decay", order=90,
+     description="expire credit inputs past the decay window; apply a new formula")
 def run_credit_decay(now) -> int:
     """Record expiries for inputs older than the decay window, then re-score under a new formula.
 

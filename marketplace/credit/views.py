@@ -72,12 +72,11 @@ def credit_grade_of(org) -> str | None:
 
 @bp.app_template_global("credit_panel")
 def credit_panel(org) -> dict:
-    """What the credit panel on an agency page shows."""
-    from marketplace.sanctions.services import listed_cases_for
-
+    """What the credit panel on an agency page shows (its sanction cases come from the sanctions
+    domain's ``listed_sanctions``: credit sits below sanctions)."""
     org_id = getattr(org, "id", org)
     summary = services.credit_for([org_id]).get(org_id)
-    return {"summary": summary, "listed": listed_cases_for(org_id)}
+    return {"summary": summary}
 
 
 @bp.app_template_global("credit_ref")

@@ -9,10 +9,13 @@ from marketplace.core.errors import DomainError
 from marketplace.delivery import services
 from marketplace.delivery.models import Delivery
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 
 log = logging.getLogger(__name__)
 
 
+@job("delivery.deadlines", order=60,
+     description="open the work of contracts in force; mark overdue deliveries; remind agencies")
 def run_delivery_deadlines(now) -> int:
     """Open deliveries for contracts in force, mark overdue ones, send the due reminders.
 

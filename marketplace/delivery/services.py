@@ -547,7 +547,15 @@ def _on_contract_terminated(sender, **extra) -> None:
         _record_overrun(delivery, overrun, now=now)
 
 
+def _on_delivery_progress(sender, **extra) -> Countdown | None:
+    """Contracts ask how the delivery of ``sender`` stands on ``today`` (the overdue ground of a
+    unilateral termination); None when the delivery has not started."""
+    delivery = delivery_of(sender)
+    return None if delivery is None else countdown(delivery, extra["today"])
+
+
 contracts_signals.contract_terminated.connect(_on_contract_terminated)
+contracts_signals.delivery_progress.connect(_on_delivery_progress)
 
 
 def _record_overrun(delivery: Delivery, days: int, *, now: datetime) -> None:

@@ -7,12 +7,15 @@ from datetime import datetime
 
 from marketplace.core.errors import DomainError
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 from marketplace.payments import services
 from marketplace.payments.models import Payment
 
 log = logging.getLogger(__name__)
 
 
+@job("payments.settle", order=70,
+     description="transfer accepted contracts' payments to agencies; refund terminated ones")
 def run_payment_settlements(now: datetime | None = None) -> int:
     """Transfer accepted contracts' amounts, refund terminated ones, close abandoned checkouts.
 

@@ -6,12 +6,15 @@ import logging
 
 from marketplace.core.errors import DomainError
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 from marketplace.procurement import services
 from marketplace.procurement.models import PurchaseRequest
 
 log = logging.getLogger(__name__)
 
 
+@job("procurement.deadlines", order=40,
+     description="close bidding at deadlines, award, end objection periods")
 def run_procurement_deadlines(now, *, only=None) -> int:
     """Close every overdue request, award what can be awarded, finalise ended objection periods.
 

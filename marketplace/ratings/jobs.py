@@ -7,12 +7,15 @@ import logging
 from marketplace.contracts.models import Contract
 from marketplace.core.errors import ConcurrentUpdate, InvalidTransition
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 from marketplace.ratings import services
 from marketplace.ratings.models import RatingWindow
 
 log = logging.getLogger(__name__)
 
 
+@job("ratings.reveal", order=80,
+     description="reveal the ratings of contracts whose rating period ended; record their credit inputs")
 def run_rating_reveals(now) -> int:
     """Reveal every rating whose window closed, recording the agencies' credit inputs.
 

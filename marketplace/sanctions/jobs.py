@@ -12,6 +12,7 @@ from marketplace.core.errors import DomainError
 from marketplace.credit import services as credit
 from marketplace.credit.models import CreditInputKind
 from marketplace.extensions import db
+from marketplace.jobs.registry import job
 from marketplace.sanctions import services
 from marketplace.sanctions.eligibility import sanctioned_ids
 from marketplace.sanctions.models import MAX_EVIDENCE, OPEN_STATUSES, SanctionCase
@@ -50,6 +51,8 @@ def _grade_evidence(org_id: int, since) -> list[tuple[str, str, str]]:
     return evidence[:MAX_EVIDENCE]
 
 
+@job("sanctions.triggers", order=100,
+     description="open sanction proposals for agencies past a trigger threshold")
 def run_sanction_triggers(now) -> int:
     """Open a proposal (never a sanction) for each agency past a configured threshold.
 
@@ -108,6 +111,8 @@ def run_sanction_triggers(now) -> int:
     return opened
 
 
+@job("sanctions.exits", order=110,
+     description="carry out the exit of blacklistings on their start day: listings, open bids, contracts")
 def run_blacklist_exits(now) -> int:
     """Carry out the exit (清退) of blacklistings that came into force after their decision.
 

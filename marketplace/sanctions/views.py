@@ -51,6 +51,12 @@ def agency_exit_case(org_id: int):
     return services.exit_case_for(org_id)
 
 
+@bp.app_template_global("listed_sanctions")
+def listed_sanctions(org):
+    """The published sanction cases shown in the credit panel of an agency's page."""
+    return services.listed_cases_for(getattr(org, "id", org))
+
+
 @bp.app_template_global("sanction_ground")
 def sanction_ground(code: str):
     """The published ground of a case (None when unknown)."""

@@ -27,11 +27,12 @@ from flask_babel import lazy_gettext as _l
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from marketplace import ROOT
 from marketplace.contracts.documents.fonts import COMPACT_CUT, compact_font
 from marketplace.core.errors import DomainError
 from marketplace.core.money import MAX_FEN, fen_to_chinese, fen_to_yuan
 
+# The project root, as ``marketplace.ROOT`` (not imported: the app package sits above the domains).
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TEMPLATE_PATH = ROOT / "templates" / "contracts" / "model_contract.html"
 FONT_FAMILY = "ContractCJK"
 MAX_WORKING_DAYS = 3650
