@@ -312,9 +312,20 @@ def parse_query(text: str | None, synonyms: SynonymTable | None = None) -> Parse
     return ParsedQuery(cleaned, tuple(groups), tuple(words), synonym_part)
 
 
+@lru_cache(maxsize=4096)
+def _spans_by_term(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Where each term of ``text`` occurs. Kept for the texts highlighted most recently: rjieba
+    was most of a results page's time (20 titles and snippets), and the same documents come
+    back on the next page view and for related queries."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for term, s, e in iter_terms(text):
+        spans.setdefault(term, []).append((s, e))
+    return {term: tuple(found) for term, found in spans.items()}
+
+
 def _hit_spans(text: str, query: ParsedQuery) -> list[tuple[int, int]]:
-    terms = query.terms
-    spans = [(s, e) for term, s, e in iter_terms(text) if term in terms]
+    by_term = _spans_by_term(text)
+    spans = [span for term in query.terms for span in by_term.get(term, ())]
     lowered = text.lower()
     for word in (w for variants in query.word_variants for w in variants):
         if not _is_cjk(word):
