@@ -140,6 +140,9 @@ class Config:
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR")  # default: <instance>/search_index
     # A damaged index this small is rebuilt during the request that finds it; bigger ones by the job.
     SEARCH_INLINE_REBUILD_MAX = int(os.environ.get("SEARCH_INLINE_REBUILD_MAX", 2000))
+    # Matches the SQL back-ends (postgres, the LIKE fallback) read per search: counted, grouped for
+    # the facets and ranked; a broader query shows "more than N results". Also the deepest page.
+    SEARCH_MATCH_CAP = int(os.environ.get("SEARCH_MATCH_CAP", 1000))
 
     # The JSON API: requests per token (or per address without one).
     API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120 per minute")

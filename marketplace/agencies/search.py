@@ -24,6 +24,9 @@ from marketplace.core.regions import region_name
 from marketplace.extensions import db
 from marketplace.search.documents import SearchDocument
 
+# Agencies and listings read per statement when indexing or checking visibility.
+BATCH = 500
+
 
 def _grades(org_ids) -> dict[int, str]:
     """Published credit grades (agencies with nothing on record have none)."""
@@ -32,12 +35,63 @@ def _grades(org_ids) -> dict[int, str]:
     return credit_grades_for(org_ids)
 
 
-def _valid_qualifications(org_id: int, on) -> list[Qualification]:
-    return list(db.session.execute(
+def _agency_documents(org_ids: list[int]) -> dict[int, SearchDocument]:
+    """The documents of the agencies among ``org_ids``, with one IN query per kind of data
+    (organisations, qualifications, profiles, offered services, practitioners, grades)."""
+    if not org_ids:
+        return {}
+    orgs = db.session.execute(
+        sa.select(Organisation).where(Organisation.id.in_(org_ids), Organisation.kind == OrgKind.AGENCY)
+        .order_by(Organisation.id)
+    ).scalars().all()
+    ids = [org.id for org in orgs]
+    if not ids:
+        return {}
+    on = eligibility.today()
+    quals: dict[int, list[Qualification]] = {}
+    for q in db.session.execute(
         sa.select(Qualification).options(selectinload(Qualification.qualification_type))
-        .where(Qualification.organisation_id == org_id, Qualification.valid_from <= on,
+        .where(Qualification.organisation_id.in_(ids), Qualification.valid_from <= on,
                Qualification.valid_to >= on)
-    ).scalars())
+        .order_by(Qualification.id)
+    ).scalars():
+        quals.setdefault(q.organisation_id, []).append(q)
+    profiles = {p.organisation_id: p for p in db.session.execute(
+        sa.select(AgencyProfile).where(AgencyProfile.organisation_id.in_(ids))
+    ).scalars()}
+    offered: dict[int, list[str]] = {}
+    for org_id, name in db.session.execute(
+        sa.select(Listing.organisation_id, ServiceItem.name)
+        .join(Listing, Listing.service_item_id == ServiceItem.id)
+        .where(Listing.organisation_id.in_(ids), Listing.status == ListingStatus.PUBLISHED)
+        .order_by(Listing.id)
+    ):
+        offered.setdefault(org_id, []).append(name)
+    people: dict[int, set[str]] = {}
+    for org_id, specialty in db.session.execute(
+        sa.select(Practitioner.organisation_id, Practitioner.specialty)
+        .where(Practitioner.organisation_id.in_(ids))
+    ):
+        if specialty:
+            people.setdefault(org_id, set()).add(specialty)
+    grades = _grades(ids)
+    docs = {}
+    for org in orgs:
+        org_quals = quals.get(org.id, [])
+        profile = profiles.get(org.id)
+        body = "\n".join(p for p in (
+            region_name(org.region_code), org.legal_representative,
+            profile.introduction if profile else "",
+            "；".join(f"{q.qualification_type.name}{q.level}" for q in org_quals),
+            "；".join(offered.get(org.id, [])), "；".join(sorted(people.get(org.id, ()))),
+        ) if p)
+        docs[org.id] = SearchDocument(
+            doc_type="agency", doc_id=org.id, title=org.name, body=body, url=f"/agencies/{org.id}",
+            region_code=org.region_code,
+            qualification_types=[q.qualification_type.name for q in org_quals],
+            credit_grade=grades.get(org.id),
+        )
+    return docs
 
 
 class AgencySearchProvider:
@@ -46,30 +100,7 @@ class AgencySearchProvider:
     doc_type = "agency"
 
     def document_for(self, doc_id: int) -> SearchDocument | None:
-        org = db.session.get(Organisation, doc_id)
-        if org is None or org.kind is not OrgKind.AGENCY:
-            return None
-        on = eligibility.today()
-        quals = _valid_qualifications(org.id, on)
-        profile = db.session.get(AgencyProfile, org.id)
-        offered = db.session.execute(
-            sa.select(ServiceItem.name).join(Listing, Listing.service_item_id == ServiceItem.id)
-            .where(Listing.organisation_id == org.id, Listing.status == ListingStatus.PUBLISHED)
-        ).scalars().all()
-        people = db.session.execute(
-            sa.select(Practitioner.specialty).where(Practitioner.organisation_id == org.id)
-        ).scalars().all()
-        body = "\n".join(p for p in (
-            region_name(org.region_code), org.legal_representative,
-            profile.introduction if profile else "",
-            "；".join(f"{q.qualification_type.name}{q.level}" for q in quals),
-            "；".join(offered), "；".join(sorted({s for s in people if s})),
-        ) if p)
-        return SearchDocument(
-            doc_type="agency", doc_id=org.id, title=org.name, body=body, url=f"/agencies/{org.id}",
-            region_code=org.region_code, qualification_types=[q.qualification_type.name for q in quals],
-            credit_grade=_grades([org.id]).get(org.id),
-        )
+        return _agency_documents([doc_id]).get(doc_id)
 
     def all_ids(self):
         return db.session.execute(
@@ -77,14 +108,11 @@ class AgencySearchProvider:
         ).scalars().all()
 
     def iter_documents(self) -> Iterator[SearchDocument]:
-        for org_id in self.all_ids():
-            doc = self.document_for(org_id)
-            if doc is not None:
-                yield doc
-
-
-# Listings read per statement when indexing or checking visibility.
-BATCH = 500
+        # In batches of ids, each batch in a fixed number of queries (it was five per agency).
+        ids = sorted(self.all_ids())
+        for start in range(0, len(ids), BATCH):
+            docs = _agency_documents(ids[start : start + BATCH])
+            yield from (docs[i] for i in ids[start : start + BATCH] if i in docs)
 
 
 class ListingSearchProvider:

@@ -24,6 +24,8 @@ MAX_TERM_CHARS = 60
 
 # Letters and digits (CJK included), without the underscore.
 _ALNUM_RUN = re.compile(r"[^\W_]+")
+# Unified ideographs (not the compatibility block, which NFKC changes); at most MAX_TERM_CHARS.
+_CJK_WORD = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]{1,60}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _SPACES = re.compile(r"\s+")
 # Full-width ASCII and the ideographic space fold to ASCII one for one, so offsets stay valid.
@@ -312,9 +314,30 @@ def parse_query(text: str | None, synonyms: SynonymTable | None = None) -> Parse
     return ParsedQuery(cleaned, tuple(groups), tuple(words), synonym_part)
 
 
+@lru_cache(maxsize=4096)
+def _term_spans(text: str, terms: frozenset[str]) -> tuple[tuple[int, int], ...]:
+    """Spans of the index terms of ``text`` that are in ``terms``: :func:`iter_terms` with a
+    shortcut for the common token, a word of CJK ideographs only, which is its own term
+    (NFKC, lower-casing and stemming leave it alone), so it needs no normalising.
+
+    Kept for recent (text, query) pairs: rjieba is most of a results page's time, and the same
+    page is asked again (next page and back, refresh, the same popular query)."""
+    spans = []
+    for word, start, _end in rjieba.tokenize(text.translate(_FULLWIDTH), mode="search"):
+        if _CJK_WORD.fullmatch(word):
+            if word in terms:
+                spans.append((start, start + len(word)))
+            continue
+        if word.isspace():
+            continue
+        for match in _ALNUM_RUN.finditer(word):
+            if normalize_term(match.group()) in terms:
+                spans.append((start + match.start(), start + match.end()))
+    return tuple(spans)
+
+
 def _hit_spans(text: str, query: ParsedQuery) -> list[tuple[int, int]]:
-    terms = query.terms
-    spans = [(s, e) for term, s, e in iter_terms(text) if term in terms]
+    spans = list(_term_spans(text, query.terms))
     lowered = text.lower()
     for word in (w for variants in query.word_variants for w in variants):
         if not _is_cjk(word):

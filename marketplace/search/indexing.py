@@ -21,7 +21,7 @@ from marketplace.search import store
 from marketplace.search.backends import BackendUnavailable, get_backend
 from marketplace.search.documents import SearchDocument, get_provider, providers
 from marketplace.search.models import IndexedDocument, SearchQueueEntry
-from marketplace.search.services import PENDING
+from marketplace.search.queueing import PENDING
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from marketplace.core.db import utcnow
-from marketplace.extensions import db
 from marketplace.search import store
 from marketplace.search.analysis import ParsedQuery, clean_query, highlight, parse_query
 from marketplace.search.backends import (
@@ -22,46 +20,20 @@ from marketplace.search.backends import (
     SearchFilters,
     fallback_backend,
     get_backend,
+    match_cap,
 )
-from marketplace.search.documents import DocType, get_provider
-from marketplace.search.models import SearchQueueEntry
+from marketplace.search.documents import get_provider
+from marketplace.search.indexing import rebuild_index
+from marketplace.search.queueing import PENDING, enqueue, enqueue_many
 from marketplace.search.synonyms import current_table
 
 log = logging.getLogger(__name__)
 
-PENDING = "search_pending"
+__all__ = ["PENDING", "enqueue", "enqueue_many", "search", "still_visible", "suggest"]
+
 MAX_RESULTS = 1000  # deepest result reachable by paging
 MAX_PER_PAGE = 100
 SNIPPET_CHARS = 160
-
-
-def enqueue(doc_type: str, doc_id: int) -> None:
-    """Queue a document for indexing once the current transaction commits (never commits).
-
-    Safe to call many times for one document and from concurrent transactions: the queue holds
-    one row per document whose version goes up.
-
-    Raises:
-        ValueError: ``doc_type`` is not a known document type.
-    """
-    doc_type = str(DocType(doc_type))
-    doc_id = int(doc_id)
-    table = SearchQueueEntry.__table__
-    stmt = store.insert_statement(table).values(
-        doc_type=doc_type, doc_id=doc_id, version=1, enqueued_at=utcnow(), attempts=0
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["doc_type", "doc_id"],
-        set_={"version": table.c.version + 1, "enqueued_at": stmt.excluded.enqueued_at},
-    )
-    db.session.execute(stmt)
-    db.session.info.setdefault(PENDING, set()).add((doc_type, doc_id))
-
-
-def enqueue_many(doc_type: str, doc_ids) -> None:
-    """:func:`enqueue` for several documents of one type."""
-    for doc_id in doc_ids:
-        enqueue(doc_type, doc_id)
 
 
 @dataclass
@@ -71,6 +43,7 @@ class Suggestion:
     query: str
     count: int
     filters: SearchFilters = field(default_factory=SearchFilters)
+    count_capped: bool = False  # more than ``count`` documents match
 
 
 @dataclass
@@ -82,6 +55,7 @@ class SearchOutcome:
     page: int
     per_page: int
     total: int = 0
+    total_capped: bool = False  # more than ``total`` matches; the facets count ``total`` of them
     hits: list[Hit] = field(default_factory=list)
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     backend: str = ""
@@ -150,6 +124,7 @@ def search(text: str | None, filters: SearchFilters | None = None, *, page: int 
     hits = still_visible(result.hits, check_store=backend.keeps_own_index and not outcome.degraded)
     outcome.searched = True
     outcome.total = max(result.total - (len(result.hits) - len(hits)), len(hits))
+    outcome.total_capped = result.total_capped
     outcome.facets = result.facets
     for hit in hits:
         hit.title_html = highlight(hit.title, parsed)
@@ -168,8 +143,6 @@ def _repair(backend) -> None:
         return
     try:
         if store.count_documents() <= current_app.config.get("SEARCH_INLINE_REBUILD_MAX", 2000):
-            from marketplace.search.indexing import rebuild_index
-
             rebuild_index(lock_timeout=0)
     except BackendUnavailable:
         log.info("search index rebuild already running elsewhere")
@@ -185,9 +158,10 @@ def still_visible(hits: list[Hit], *, check_store: bool) -> list[Hit]:
     if not keys:
         return hits
     drop: set[tuple[str, int]] = set()
+    existing, queued = store.key_states(keys, stored=check_store)
     if check_store:
-        drop |= set(keys) - store.existing_keys(keys)
-    for doc_type, doc_id in store.queued_keys(keys) - drop:
+        drop |= set(keys) - existing
+    for doc_type, doc_id in queued - drop:
         provider = get_provider(doc_type)
         if provider is None:
             continue
@@ -224,5 +198,6 @@ def suggest(parsed: ParsedQuery, filters: SearchFilters, backend, synonyms=None)
         except BackendUnavailable:
             count = fallback_backend().count(parse_query(text, synonyms), flt)
         if count:
-            suggestions.append(Suggestion(text, count, flt))
+            cap = match_cap()
+            suggestions.append(Suggestion(text, min(count, cap), flt, count_capped=count > cap))
     return suggestions

@@ -111,16 +111,29 @@ def existing_keys(keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
     return {(r.doc_type, r.doc_id) for r in rows}
 
 
-def queued_keys(keys: list[tuple[str, int]]) -> set[tuple[str, int]]:
-    """Which of ``keys`` have a change waiting in the queue."""
+def key_states(keys: list[tuple[str, int]], *, stored: bool = True
+               ) -> tuple[set[tuple[str, int]], set[tuple[str, int]]]:
+    """(which of ``keys`` have a row, which have a change queued), in one round trip.
+
+    With ``stored=False`` only the queue is asked (the first set is then empty).
+    """
     if not keys:
-        return set()
-    rows = db.session.execute(
-        sa.select(SearchQueueEntry.doc_type, SearchQueueEntry.doc_id).where(
-            sa.tuple_(SearchQueueEntry.doc_type, SearchQueueEntry.doc_id).in_(keys)
+        return set(), set()
+    queued = sa.select(
+        SearchQueueEntry.doc_type, SearchQueueEntry.doc_id, sa.literal("q").label("src")
+    ).where(sa.tuple_(SearchQueueEntry.doc_type, SearchQueueEntry.doc_id).in_(keys))
+    stmt = queued
+    if stored:
+        stmt = sa.union_all(
+            sa.select(IndexedDocument.doc_type, IndexedDocument.doc_id, sa.literal("s").label("src"))
+            .where(sa.tuple_(IndexedDocument.doc_type, IndexedDocument.doc_id).in_(keys)),
+            queued,
         )
-    )
-    return {(r.doc_type, r.doc_id) for r in rows}
+    existing: set[tuple[str, int]] = set()
+    waiting: set[tuple[str, int]] = set()
+    for doc_type, doc_id, src in db.session.execute(stmt):
+        (existing if src == "s" else waiting).add((doc_type, doc_id))
+    return existing, waiting
 
 
 def iter_documents(batch: int = 2000) -> Iterator[SearchDocument]:

@@ -55,6 +55,7 @@ def results_json():
             "query": outcome.query.text,
             "filters": outcome.filters.active(),
             "total": outcome.total,
+            "total_capped": outcome.total_capped,
             "page": outcome.page,
             "per_page": outcome.per_page,
             "pages": outcome.pages,

@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 # Facet names; the same names are the filter names and the query-string parameters.
 FACETS = ("doc_type", "category", "region_code", "qualification", "credit_grade", "fee", "time")
 
+# Matches a SQL back-end reads at most per search: counted, grouped for the facets and ranked.
+# Broad words beyond it are shown as "more than N results"; N is also the deepest page.
+MATCH_CAP = 1_000
+
+
+def match_cap() -> int:
+    """``SEARCH_MATCH_CAP`` from the configuration (default :data:`MATCH_CAP`)."""
+    return max(1, int(current_app.config.get("SEARCH_MATCH_CAP", MATCH_CAP)))
+
 
 class BackendUnavailable(Exception):
     """The back-end cannot answer now (index missing, damaged or being rebuilt)."""
@@ -78,11 +87,16 @@ class Hit:
 
 @dataclass
 class BackendResult:
-    """A page of hits (best first), the total number of matches and the facet counts."""
+    """A page of hits (best first), the total number of matches and the facet counts.
+
+    ``total_capped``: there are more than ``total`` matches, which were not all read (the
+    facets then count those ``total`` matches only).
+    """
 
     hits: list[Hit]
     total: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_capped: bool = False
 
 
 class IndexWriter(Protocol):

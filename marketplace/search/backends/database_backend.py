@@ -1,18 +1,21 @@
 """The LIKE back-end: a plain scan of ``search_documents``, used while the configured back-end
-cannot answer. Also the base of the PostgreSQL back-end, which shares its filters and facets.
+cannot answer. Also the base of the PostgreSQL back-end, which shares its filters, facets,
+caps and ordering.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 
 import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.search.analysis import ParsedQuery
-from marketplace.search.backends import BackendResult, Hit, SearchFilters
+from marketplace.search.backends import BackendResult, Hit, SearchFilters, match_cap
 from marketplace.search.documents import SearchDocument
 from marketplace.search.models import IndexedDocument, split_quals
 
@@ -70,49 +73,82 @@ class SqlBackend:
 
     def search(self, query: ParsedQuery, filters: SearchFilters, *, offset: int, limit: int,
                facets: bool = True) -> BackendResult:
+        """Ranked hits, the total and the facets from one read of at most ``SEARCH_MATCH_CAP``
+        + 1 matches.
+
+        A broad word (服务 is in nearly every document) would otherwise make the database score,
+        count and group every match. One statement reads the facet columns and the score of the
+        first matches the index yields, up to the cap; they are counted, grouped and ranked
+        here, and only the page's hits are read in full. Up to the cap nothing changes: every
+        match is scored, counted and grouped. Beyond it the result says "more than N", the
+        facets count those N and the hits are the best of them (the deepest page is N anyway).
+        """
         conds = self.where(query, filters)
+        cap = match_cap()
         score = self.score(query) if not query.is_empty else sa.literal(0.0)
         rows = db.session.execute(
-            sa.select(T.doc_type, T.doc_id, T.title, T.body, T.url, T.category, T.region_code,
-                      T.qualification_types, T.credit_grade, T.fee_min_fen, T.fee_max_fen,
-                      T.time_limit_days, score.label("score"))
-            .where(*conds)
-            .order_by(sa.desc("score"), T.credit_rank, sa.func.coalesce(T.fee_min_fen, NO_FEE),
-                      T.doc_type, T.doc_id)
-            .offset(offset).limit(limit)
+            sa.select(T.id, T.credit_rank, sa.func.coalesce(T.fee_min_fen, NO_FEE).label("fee"),
+                      T.doc_type, T.doc_id, *FACET_COLUMNS.values(), T.qualification_types,
+                      score.label("score"))
+            .where(*conds).limit(cap + 1)
         ).all()
-        total = db.session.execute(
-            sa.select(sa.func.count()).select_from(IndexedDocument.__table__).where(*conds)
-        ).scalar_one()
-        hits = [
+        capped = len(rows) > cap
+        rows = rows[:cap]
+        if capped and query.is_empty:
+            # Browsing without words: the order (credit grade, then fee) is cheap to keep exact.
+            page_ids = db.session.execute(
+                sa.select(T.id).where(*conds)
+                .order_by(T.credit_rank, sa.func.coalesce(T.fee_min_fen, NO_FEE), T.doc_type, T.doc_id)
+                .offset(offset).limit(limit)
+            ).scalars().all()
+            scores = dict.fromkeys(page_ids, 0.0)
+        else:
+            # Positions in the row: id 0, credit_rank 1, fee 2, doc_type 3, doc_id 4, score -1.
+            best = heapq.nsmallest(
+                offset + limit, rows, key=lambda r: (-(r[-1] or 0.0), r[1], r[2], r[3], r[4])
+            )
+            scores = {r[0]: float(r[-1] or 0) for r in best[offset:]}
+        hits = self._hits(scores)
+        facet_counts = self._count_facets(rows) if facets and rows else {}
+        return BackendResult(hits, len(rows), facet_counts, total_capped=capped)
+
+    @staticmethod
+    def _hits(scores: dict[int, float]) -> list[Hit]:
+        """The hits of ``scores`` (row id → score, in rank order), read in full."""
+        if not scores:
+            return []
+        rows = {r.id: r for r in db.session.execute(
+            sa.select(T.id, T.doc_type, T.doc_id, T.title, T.body, T.url, T.category, T.region_code,
+                      T.qualification_types, T.credit_grade, T.fee_min_fen, T.fee_max_fen,
+                      T.time_limit_days).where(T.id.in_(list(scores)))
+        )}
+        return [
             Hit(doc_type=r.doc_type, doc_id=r.doc_id, title=r.title, body=r.body, url=r.url,
-                score=float(r.score or 0), category=r.category, region_code=r.region_code,
+                score=scores[r.id], category=r.category, region_code=r.region_code,
                 qualification_types=split_quals(r.qualification_types), credit_grade=r.credit_grade,
                 fee_min_fen=r.fee_min_fen, fee_max_fen=r.fee_max_fen, time_limit_days=r.time_limit_days)
-            for r in rows
+            for r in (rows[i] for i in scores if i in rows)
         ]
-        return BackendResult(hits, total, self.facet_counts(conds) if facets and total else {})
+
+    @staticmethod
+    def _count_facets(rows) -> dict[str, dict[str, int]]:
+        """Counts per facet value over ``rows`` (the matches read; facet columns from 5 on)."""
+        result: dict[str, dict[str, int]] = {}
+        for i, name in enumerate(FACET_COLUMNS, start=5):
+            counts = Counter(map(itemgetter(i), rows))
+            counts.pop(None, None)
+            result[name] = dict(counts)
+        quals = Counter(map(itemgetter(5 + len(FACET_COLUMNS)), rows))
+        quals.pop("", None)
+        result["qualification"] = expand_quals(quals.items())
+        return result
 
     def count(self, query: ParsedQuery, filters: SearchFilters) -> int:
+        """How many documents match, counted up to ``SEARCH_MATCH_CAP`` + 1."""
+        capped_ids = sa.select(T.id).where(*self.where(query, filters)).limit(match_cap() + 1)
         return db.session.execute(
-            sa.select(sa.func.count()).select_from(IndexedDocument.__table__)
-            .where(*self.where(query, filters))
+            sa.select(sa.func.count()).select_from(capped_ids.subquery())
         ).scalar_one()
-
-    def facet_counts(self, conds: list) -> dict[str, dict[str, int]]:
-        """Counts per facet value over the matching documents (one GROUP BY per facet)."""
-        result: dict[str, dict[str, int]] = {}
-        for name, column in FACET_COLUMNS.items():
-            rows = db.session.execute(
-                sa.select(column, sa.func.count()).where(*conds, column.is_not(None)).group_by(column)
-            ).all()
-            result[name] = {value: n for value, n in rows}
-        rows = db.session.execute(
-            sa.select(T.qualification_types, sa.func.count())
-            .where(*conds, T.qualification_types != "").group_by(T.qualification_types)
-        ).all()
-        result["qualification"] = expand_quals(rows)
-        return result
 
     @contextmanager
     def writing(self, lock_timeout: float) -> Iterator[_NoopWriter]:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from marketplace.extensions import db
 from marketplace.search.analysis import ParsedQuery
-from marketplace.search.backends.database_backend import FACET_COLUMNS, SqlBackend, T, expand_quals
+from marketplace.search.backends.database_backend import SqlBackend, T
 
 _SIMPLE = sa.literal_column("'simple'::regconfig")
 
@@ -31,7 +30,7 @@ def tsquery_text(query: ParsedQuery) -> str:
 
 
 class PostgresBackend(SqlBackend):
-    """tsvector @@ tsquery over ``search_documents``, ranked with ts_rank."""
+    """tsvector @@ tsquery over ``search_documents`` (GIN), ranked with ts_rank."""
 
     name = "postgres"
 
@@ -43,27 +42,3 @@ class PostgresBackend(SqlBackend):
 
     def score(self, query: ParsedQuery):
         return sa.func.ts_rank(T.tsv, self._tsquery(query))
-
-    def facet_counts(self, conds: list) -> dict[str, dict[str, int]]:
-        """All facets in one scan with GROUPING SETS."""
-        columns = [*FACET_COLUMNS.values(), T.qualification_types]
-        names = [*FACET_COLUMNS, "qualification"]
-        rows = db.session.execute(
-            sa.select(*columns, *(sa.func.grouping(c) for c in columns), sa.func.count())
-            .where(*conds)
-            .group_by(sa.func.grouping_sets(*(sa.tuple_(c) for c in columns)))
-        ).all()
-        result: dict[str, dict[str, int]] = {name: {} for name in names}
-        quals = []
-        n = len(columns)
-        for row in rows:
-            for i, name in enumerate(names):
-                if row[n + i] == 0:  # grouped by this column in this row
-                    value, count = row[i], row[-1]
-                    if name == "qualification":
-                        quals.append((value, count))
-                    elif value is not None:
-                        result[name][value] = count
-                    break
-        result["qualification"] = expand_quals(quals)
-        return result
