@@ -9,19 +9,8 @@ from flask import g, request, session
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from marketplace.core.csp import CSP
 from marketplace.extensions import babel, csrf, db, limiter, login_manager, migrate, talisman
-
-CSP = {
-    "default-src": "'self'",
-    "img-src": ["'self'", "data:"],
-    "style-src": ["'self'"],
-    "script-src": ["'self'"],
-    "font-src": ["'self'", "data:"],
-    "object-src": "'none'",
-    "base-uri": "'self'",
-    "form-action": "'self'",
-    "frame-ancestors": "'none'",
-}
 
 
 def select_locale():

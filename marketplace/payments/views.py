@@ -13,6 +13,7 @@ from marketplace.accounts.models import Role
 from marketplace.accounts.permissions import roles_required
 from marketplace.contracts import services as contracts
 from marketplace.contracts.models import Contract
+from marketplace.core.csp import CSP
 from marketplace.core.errors import DomainError, NotFound
 from marketplace.core.money import yuan_to_fen
 from marketplace.core.web import current_actor, fail
@@ -21,7 +22,6 @@ from marketplace.payments import bp, services
 from marketplace.payments.forms import DisputeForm, EmptyForm, OfflinePaymentForm
 from marketplace.payments.models import PaymentStatus
 from marketplace.payments.providers import ProviderError
-from marketplace.setup import CSP
 
 VIEW_ROLES = (Role.ENTERPRISE_STAFF, Role.AGENCY_STAFF, Role.REGULATOR, Role.ADMIN)
 # Browsers apply form-action to the redirect after a form POST too: the pages whose forms lead to

@@ -28,7 +28,7 @@ COMPUTED = {
         "bid.abnormal_confirmed",
         "bid.abnormal_rejected",
     },
-    ("payments/services.py", "action"): {"payment.chargeback_opened", "payment.chargeback_updated"},
+    ("payments/stripe_events.py", "action"): {"payment.chargeback_opened", "payment.chargeback_updated"},
     (
         "webhooks/services.py",
         "'webhook.endpoint_resumed' if active else 'webhook.endpoint_paused'",

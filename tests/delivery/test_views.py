@@ -17,6 +17,7 @@ from marketplace.delivery import services
 from marketplace.delivery.models import Delivery, DeliveryStatus, ExtensionStatus
 from marketplace.delivery.signals import delivery_accepted
 from marketplace.procurement.models import PurchaseRequest, RequestStatus
+from marketplace.workdays.services import add_working_days
 from tests.delivery.conftest import PDF, PNG
 from tests.factories import AgencyFactory, EnterpriseFactory, GovernmentFactory, UserFactory
 
@@ -224,7 +225,7 @@ def test_extension_in_the_browser(db, browser, login_as, in_force):
     f = in_force
     delivery = f.delivery()
     url = f"/deliveries/{f.contract.id}"
-    new_due = services.add_working_days(delivery.due_date, 5)
+    new_due = add_working_days(delivery.due_date, 5)
     login_as(f.agent)
     resp = browser.post(f"{url}/extensions", {"new_due_date": "2000-01-03", "reason": "太早"}, form_url=url)
     assert resp.status_code == 400 and b"must be after the current due date" in resp.data
