@@ -42,7 +42,7 @@ def _payment_by(**where) -> Payment | None:
 def _handle_checkout(provider, object_id: str) -> str:
     session = provider.retrieve_checkout(object_id)  # never trust the event's copy
     payment = _payment_by(checkout_session_id=session.id)
-    if payment is None and session.contract_id and session.contract_id.isdigit():
+    if payment is None and session.contract_id and session.contract_id.isascii() and session.contract_id.isdigit():
         payment = _payment_by(contract_id=int(session.contract_id)) if int(session.contract_id) < 2**31 else None
     if payment is None or not payment.is_online:
         return "unknown session"
