@@ -32,6 +32,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 
+from marketplace.credit.dates import china_today
 from marketplace.credit.models import CENTI, CreditInputKind, SanctionLevel
 
 POINTS_PER_STEP = Decimal(25)  # 1 → 0, 2 → 25, 3 → 50, 4 → 75, 5 → 100
@@ -115,8 +116,6 @@ def formula_by_version(version: int) -> Formula | None:
 
 def current_formula() -> Formula:
     """The version in force today (Asia/Shanghai)."""
-    from marketplace.credit.services import china_today
-
     return formula_on(china_today())
 
 

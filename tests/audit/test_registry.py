@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2] / "marketplace"
 # Calls whose event type is computed: what each can produce. A new computed call fails the test
 # until its types are listed here (and labelled in the registry).
 COMPUTED = {
-    ("credit/services.py", "f'credit.input_{effect.value}'"): {
+    ("credit/ledger.py", "f'credit.input_{effect.value}'"): {
         "credit.input_expiry",
         "credit.input_reversal",
     },
