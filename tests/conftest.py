@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from config import TestingConfig
 from marketplace import create_app
 from marketplace.extensions import db as _db
+from marketplace.extensions import limiter as _limiter
 
 # Fuzz tests: in CI the same examples every run (a failure reproduces, nothing flickers);
 # locally a fresh draw each run finds new cases. Each test sets its own example budget.
@@ -119,6 +120,7 @@ def app(tmp_path_factory):
                                             os.environ["PYTEST_XDIST_WORKER"])
         Config.SQLALCHEMY_DATABASE_URI = worker_db.render_as_string(hide_password=False)
     app = create_app(Config)
+    _LIMITER_STATE.update(vars(_limiter))
     app.test_client_class = IsolatedClient
     with app.app_context():
         with _db.engine.begin() as conn:
@@ -202,6 +204,21 @@ def _clear_tables() -> None:
         else:
             for table in reversed(tables):
                 conn.execute(table.delete())
+
+
+# Flask-Limiter keeps one storage per Limiter object, not per app: a test that creates an app of its
+# own (another storage URI, a Redis that is down) re-points the shared limiter of the session app
+# too. Its state is put back after every test, whatever order the tests run in (pytest-xdist).
+_LIMITER_STATE: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _session_app_keeps_its_limiter():
+    yield
+    if _LIMITER_STATE:
+        for name in set(vars(_limiter)) - set(_LIMITER_STATE):
+            delattr(_limiter, name)
+        vars(_limiter).update(_LIMITER_STATE)
 
 
 @pytest.fixture

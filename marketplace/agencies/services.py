@@ -18,6 +18,7 @@ and never commit.
 
 from __future__ import annotations
 
+from marketplace.agencies import eligibility  # noqa: F401 - callers read eligibility.today() through here
 from marketplace.agencies.directory import (  # noqa: F401
     OFFER_SORTS,
     AgencyCard,
