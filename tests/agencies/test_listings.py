@@ -130,7 +130,7 @@ def test_publish_needs_declaration_and_valid_qualification(db, staff, item, qtyp
     assert listing.status is ListingStatus.PUBLISHED
     assert eligibility.is_listing_visible(listing)
     assert db.session.scalars(
-        sa.select(AuditEvent.action).where(AuditEvent.object_type == "agency_listings")
+        sa.select(AuditEvent.action).where(AuditEvent.object_type == "agency_listings").order_by(AuditEvent.seq)
     ).all() == ["listing.created", "listing.published"]
 
 

@@ -54,7 +54,8 @@ def test_a_losing_bidder_objects_and_the_enterprise_is_told_with_the_deadline(wo
     assert obj.answer_deadline > world.during() + timedelta(days=2)
     assert len(obj.evidence) == 1 and obj.evidence[0].stored.content_type == "application/pdf"
     assert "complaints.objection_submitted" in _kinds(world.owner)
-    actions = db.session.execute(sa.select(AuditEvent.action).where(AuditEvent.object_type == "objections")).scalars()
+    actions = db.session.execute(sa.select(AuditEvent.action).where(AuditEvent.object_type == "objections")
+                                 .order_by(AuditEvent.seq)).scalars()
     assert list(actions) == ["objection.drafted", "objection.submitted"]
 
 
