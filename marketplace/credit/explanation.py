@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import Organisation
+from marketplace.credit import references
 from marketplace.credit.formula import (
     Aggregates,
     Contribution,
@@ -107,6 +108,8 @@ def explain(org_id: int, *, limit: int = 200, history_limit: int = 50) -> Explan
         sa.select(CreditScoreHistory).where(CreditScoreHistory.organisation_id == org.id)
         .order_by(CreditScoreHistory.id.desc()).limit(history_limit)
     ).scalars().all()
+    # The page names each entry's contract, case, rating … with a link: loaded per kind, not per entry.
+    references.preload((r.object_type, r.object_id) for e in entries for r in e.refs)
     return Explanation(org, row, evaluation, views, total, list(history))
 
 

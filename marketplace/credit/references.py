@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import g, has_app_context, has_request_context, url_for
 from werkzeug.routing import BuildError
 
@@ -82,6 +83,9 @@ def _by_id(model, text: str):
 def _by_number(kind: RefType, model, text: str):
     import sqlalchemy as sa
 
+    numbers = g.get("_credit_ref_numbers", {}) if has_app_context() else {}
+    if (kind, text) in numbers:  # looked up with the rest of the page by preload()
+        return numbers[kind, text]
     if kind is RefType.CONTRACT:
         return db.session.execute(
             sa.select(model).where(model.contract_no == text)
@@ -172,6 +176,42 @@ class Described:
     @property
     def text(self) -> str:
         return f"{self.kind_label} {self.number}".strip()
+
+
+def preload(refs) -> None:
+    """Load the records ``refs`` ((object_type, object_id) pairs) name, one statement per kind
+    (and per relationship their public page reads), so that describing a page of ledger entries
+    does not look each one up. The records are kept for the request (the session holds them
+    weakly)."""
+    from sqlalchemy.orm import selectinload
+
+    wanted: dict[RefType, set[int]] = {}
+    for object_type, object_id in refs:
+        try:
+            kind = RefType(getattr(object_type, "value", object_type))
+        except ValueError:
+            continue
+        text = str(object_id or "")
+        model = _model(kind)
+        if model is not None and text.isascii() and text.isdigit() and len(text) <= 10 and is_db_id(int(text)):
+            wanted.setdefault(kind, set()).add(int(text))
+    kept = g.setdefault("_credit_ref_objects", []) if has_app_context() else []
+    numbers = g.setdefault("_credit_ref_numbers", {}) if has_app_context() else {}
+    for kind, column in ((RefType.CONTRACT, "contract_no"), (RefType.APPROVAL_CASE, "case_number")):
+        # resolve() tries a contract or case number before an id: answer those lookups too.
+        texts = {str(i) for i in wanted.get(kind, ())}
+        if texts:
+            model = _model(kind)
+            found = {getattr(o, column): o for o in db.session.execute(
+                sa.select(model).where(getattr(model, column).in_(sorted(texts)))).scalars()}
+            kept.extend(found.values())
+            numbers.update({(kind, t): found.get(t) for t in texts})
+    for kind, ids in wanted.items():
+        model = _model(kind)
+        stmt = sa.select(model).where(model.id.in_(sorted(ids)))
+        if kind is RefType.APPROVAL_CASE:
+            stmt = stmt.options(selectinload(model.requests))
+        kept.extend(db.session.execute(stmt).scalars().all())
 
 
 def describe(object_type, object_id, label: str = "") -> Described:

@@ -254,6 +254,8 @@ class PurchaseRequest(db.Model):
     )
 
     __table_args__ = (
+        # The announcement board, newest first: an index walk of the page, not a sort of every request.
+        sa.Index("ix_purchase_requests_published_id", "published_at", "id"),
         sa.CheckConstraint(
             "(is_budgeted AND budget_ceiling_fen > 0 AND quote_min_fen IS NULL AND quote_max_fen IS NULL)"
             " OR (NOT is_budgeted AND budget_ceiling_fen IS NULL AND quote_min_fen >= 0"

@@ -537,7 +537,8 @@ def case_contracts(case) -> list[Contract]:
 def public_ratings_about(org_id: int, *, limit: int = 50) -> list[Rating]:
     """The public ratings an organisation received, newest first."""
     return list(db.session.execute(
-        sa.select(Rating).options(selectinload(Rating.contract), selectinload(Rating.approval_case))
+        sa.select(Rating).options(selectinload(Rating.contract), selectinload(Rating.approval_case),
+                                  selectinload(Rating.author_org), selectinload(Rating.subject_org))
         .where(Rating.subject_org_id == org_id, Rating.status == RatingStatus.REVEALED)
         .order_by(Rating.revealed_at.desc(), Rating.id.desc()).limit(limit)
     ).scalars())
