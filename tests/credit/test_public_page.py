@@ -86,3 +86,44 @@ def test_the_chinese_ledger_has_translated_labels(db, client, rated):
     assert "合同" in text and f.contract.contract_no in text
     assert f"严重超出承诺服务时限（惩戒措施 {warning.reference}）" in text
     assert not re.search(r"[a-z]{4,}_[a-z]+", text)
+
+
+def _statements(db, client, url: str) -> int:
+    import sqlalchemy as sa
+
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    db.session.expire_all()
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_the_ledger_names_its_references_in_a_constant_number_of_statements(db, client, rated):
+    """Each entry's contract and approval case are loaded with the page, not one lookup each
+    (the page took 160 statements at a province's scale)."""
+    from marketplace.credit.models import CreditInputKind
+    from tests.credit.conftest import add
+    from tests.factories.procurement import ApprovalCaseFactory
+
+    f, _warning = rated
+    agency = f.contract.agency
+    url = f"/credit/agencies/{agency.id}"
+
+    def more(n):
+        for _ in range(n):
+            case = ApprovalCaseFactory()
+            add(agency, CreditInputKind.COMPLAINT_UPHELD, refs=[("approval_case", case.id, ""),
+                                                                ("contract", f.contract.id, "")])
+        db.session.commit()
+
+    more(2)
+    few = _statements(db, client, url)
+    more(10)
+    assert _statements(db, client, url) == few
