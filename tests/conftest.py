@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -251,6 +252,21 @@ def english(app, db, monkeypatch):
 @pytest.fixture
 def client(app, db):
     return app.test_client()
+
+
+@contextlib.contextmanager
+def count_statements(db):
+    """The SQL statements run inside the block, as a list that fills while it runs."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def extract_csrf(html: str) -> str:

@@ -123,19 +123,11 @@ def test_the_audit_page_names_subjects_by_their_public_number(client, db, englis
 
 
 def _statements_on_the_audit_page(client, db) -> int:
-    import sqlalchemy as sa
-
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+    from tests.conftest import count_statements
 
     db.session.expire_all()
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_statements(db) as seen:
         assert client.get("/audit/").status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
     return len(seen)
 
 

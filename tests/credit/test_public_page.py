@@ -89,19 +89,11 @@ def test_the_chinese_ledger_has_translated_labels(db, client, rated):
 
 
 def _statements(db, client, url: str) -> int:
-    import sqlalchemy as sa
-
-    seen = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+    from tests.conftest import count_statements
 
     db.session.expire_all()
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with count_statements(db) as seen:
         assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
     return len(seen)
 
 

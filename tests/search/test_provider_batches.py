@@ -3,32 +3,15 @@ batch, however many documents (it was several statements per document)."""
 
 from __future__ import annotations
 
-import contextlib
-
-import sqlalchemy as sa
-
 from marketplace.agencies.models import ListingStatus
 from marketplace.agencies.search import AgencySearchProvider
 from marketplace.core.db import utcnow
 from marketplace.procurement.models import RequestStatus
 from marketplace.procurement.search import AnnouncementSearchProvider
+from tests.conftest import count_statements
 from tests.factories import AgencyFactory, ListingFactory, ServiceItemFactory
 from tests.factories.agencies import PractitionerFactory, QualificationFactory
 from tests.factories.procurement import PurchaseRequestFactory
-
-
-@contextlib.contextmanager
-def counting(db):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _agency(n: int, item):
@@ -41,7 +24,7 @@ def _agency(n: int, item):
 
 def _rebuild_statements(db, provider) -> tuple[int, list]:
     db.session.expire_all()
-    with counting(db) as statements:
+    with count_statements(db) as statements:
         docs = list(provider.iter_documents())
     return len(statements), docs
 
